@@ -1,0 +1,5 @@
+"""`vton train`: filled in by its own issue."""
+
+
+def register(sub) -> None:
+    return None
