@@ -79,3 +79,10 @@ def test_tcg_head_reconstructs_latent_shape():
     s, zp, feats, _, _ = _forward(cfg)
     rec = s.garment_net.reconstruct(feats, zp.shape[2], zp.shape[3])
     assert rec.shape == zp.shape
+
+
+def test_chunked_attention_is_exact():
+    from models.nets.layers import attention
+
+    q, k, v = (torch.randn(1, 2, n, 8) for n in (37, 50, 50))
+    torch.testing.assert_close(attention(q, k, v, chunk=8), attention(q, k, v), rtol=1e-5, atol=1e-6)

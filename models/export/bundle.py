@@ -7,6 +7,7 @@ measured on every export and written into the manifest: torch vs ONNX fp32 per g
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import json
 import platform
@@ -25,11 +26,15 @@ from engine.bundle import FileEntry, GraphSpec, Manifest, TensorSpec, open_bundl
 from engine.pipeline import TryOnPipeline
 from engine.request import TryOnRequest
 
+from ..nets.layers import set_attention_chunk
 from ..nets.student import Student
 from .graphs import GRAPH_NAMES, WRAPPERS, example_inputs, io_spec
 from .onnx_export import OPSET, export_graph, optimize_graph
 from .quantize import quantize_graph
 
+# Self-attention is exported over query chunks of this many tokens: it bounds the score
+# matrix ONNX Runtime materialises on a CPU (see models/nets/layers.attention).
+ATTENTION_CHUNK = 1024
 LICENSE = "Apache-2.0. Weights trained by the Mobile-VTON Studio project on its own synthetic data."
 
 
@@ -194,6 +199,7 @@ def export_bundle(
     trained: bool = False,
     name: str | None = None,
     provenance: dict | None = None,
+    attention_chunk: int = ATTENTION_CHUNK,
     log: Log = print,
 ) -> Manifest:
     """Export ``student`` to a verified bundle folder ``out`` (created; must not exist or be empty)."""
@@ -201,7 +207,9 @@ def export_bundle(
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out}: already exists and is not empty")
     sizes = [tuple(s) for s in (sizes or student.cfg.resolutions)]
-    student = student.eval().float().cpu()
+    # a private float32 CPU copy: exporting never moves or changes the caller's (training) model
+    student = copy.deepcopy(student).eval().float().cpu()
+    set_attention_chunk(student, attention_chunk)
     precision = "int8" if int8 else "fp32"
     name = name or f"{student.cfg.name}-{precision}"
     prov = {
@@ -210,6 +218,7 @@ def export_bundle(
         "torch": torch.__version__,
         "onnxruntime": ort.__version__,
         "opset": OPSET,
+        "attention_query_chunk": attention_chunk,
         "machine": platform.platform(),
         "parameters": student.parameter_counts(),
     }

@@ -90,6 +90,27 @@ class Upsample(nn.Module):
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
 
 
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, chunk: int = 0) -> torch.Tensor:
+    """Scaled dot-product attention, optionally over query chunks of ``chunk`` tokens.
+
+    Chunking is for export: ONNX Runtime on a CPU materialises the full score matrix
+    (heads x queries x keys), which at 1024x768 is over a gigabyte per layer. Chunks bound
+    it; the result is identical.
+    """
+    n = q.shape[2]
+    if chunk <= 0 or n <= chunk:
+        return F.scaled_dot_product_attention(q, k, v)
+    parts = [F.scaled_dot_product_attention(q[:, :, i : i + chunk], k, v) for i in range(0, n, chunk)]
+    return torch.cat(parts, dim=2)
+
+
+def set_attention_chunk(module: nn.Module, chunk: int) -> None:
+    """Set the query chunk of every attention layer in ``module`` (0 = no chunking)."""
+    for m in module.modules():
+        if isinstance(m, Attention):
+            m.chunk = chunk
+
+
 def _heads(x: torch.Tensor, n: int) -> torch.Tensor:
     b, t, c = x.shape
     return x.reshape(b, t, n, c // n).transpose(1, 2)
@@ -111,6 +132,7 @@ class Attention(nn.Module):
         super().__init__()
         kv_dim = kv_dim or dim
         self.heads = heads
+        self.chunk = 0
         self.to_q = nn.Linear(dim, dim, bias=False)
         self.to_k = nn.Linear(kv_dim, dim, bias=False)
         self.to_v = nn.Linear(kv_dim, dim, bias=False)
@@ -121,7 +143,7 @@ class Attention(nn.Module):
         q = _heads(self.to_q(x), self.heads)
         k = _heads(self.to_k(context), self.heads)
         v = _heads(self.to_v(context), self.heads)
-        return self.to_out(_merge(F.scaled_dot_product_attention(q, k, v)))
+        return self.to_out(_merge(attention(q, k, v, self.chunk)))
 
 
 class DecoupledCrossAttention(nn.Module):
@@ -143,12 +165,9 @@ class DecoupledCrossAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, category_ctx: torch.Tensor, image_tokens: torch.Tensor) -> torch.Tensor:
         q = _heads(self.to_q(x), self.heads)
-        out = F.scaled_dot_product_attention(
-            q, _heads(self.to_k(category_ctx), self.heads), _heads(self.to_v(category_ctx), self.heads)
-        )
-        img = F.scaled_dot_product_attention(
-            q, _heads(self.to_k_img(image_tokens), self.heads), _heads(self.to_v_img(image_tokens), self.heads)
-        )
+        h = self.heads  # a handful of keys: the score matrix is small, no chunking needed
+        out = attention(q, _heads(self.to_k(category_ctx), h), _heads(self.to_v(category_ctx), h))
+        img = attention(q, _heads(self.to_k_img(image_tokens), h), _heads(self.to_v_img(image_tokens), h))
         return self.to_out(_merge(out + self.image_scale * img))
 
 

@@ -1,0 +1,190 @@
+"""Engine speed and memory on this machine's CPU (a benchmark, never a test).
+
+Exports each config at each resolution (fp32 and INT8), then runs the engine in a fresh
+process per (bundle, size) so peak RSS is that run's own: session creation, one warm-up
+try-on, then N timed try-ons (4 steps, cached garment features). Reports per-stage and
+end-to-end medians, peak RSS and bundle bytes; writes JSON and a markdown table.
+
+    python benchmarks/engine_speed.py --configs full small --work /tmp/vton-bench \
+        --json docs/benchmarks.json --markdown docs/benchmarks.md
+
+Exported bundles are kept in --work and reused on the next run (delete them to re-export).
+Random-init weights: latency and memory do not depend on the weight values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGES = ("sessions", "load", "encode", "adapter", "garment", "denoise", "decode", "total")
+
+
+def export(config: str, precision: str, sizes: list[tuple[int, int]], out: Path, calib: int) -> None:
+    if (out / "manifest.json").is_file():
+        return
+    import torch
+
+    from models.export.bundle import export_bundle
+    from models.export.samples import example_inputs_from_synthetic
+    from models.nets import build_student, get_config
+
+    torch.manual_seed(0)
+    student = build_student(get_config(config))
+    int8 = precision == "int8"
+    t = time.perf_counter()
+    export_bundle(
+        student, out, sizes=sizes, int8=int8,
+        calibration=example_inputs_from_synthetic(calib, sizes[0], seed=10_000) if int8 else (),
+        held_out=example_inputs_from_synthetic(1, sizes[0], seed=20_000) if int8 else (),
+        log=lambda m: print(f"  [{config}/{precision}] {m}", file=sys.stderr, flush=True),
+    )
+    print(f"  exported {out} in {time.perf_counter() - t:.0f}s", file=sys.stderr)
+
+
+def measure(bundle: Path, size: tuple[int, int], repeats: int, threads: int | None) -> dict:
+    """Runs in a child process: one warm-up run, then ``repeats`` timed runs."""
+    import numpy as np
+
+    from engine.pipeline import TryOnPipeline
+    from engine.request import TryOnRequest
+
+    rng = np.random.default_rng(0)
+    person = (rng.random((size[0], size[1], 3)) * 255).astype(np.uint8)
+    garment = (rng.random((size[0], size[1], 3)) * 255).astype(np.uint8)
+    t = time.perf_counter()
+    pipe = TryOnPipeline(bundle, threads=threads, providers=["CPUExecutionProvider"])
+    verify_s = time.perf_counter() - t
+    runs = []
+    for i in range(repeats + 1):
+        req = TryOnRequest(person="bench", garment="bench", steps=4, seed=i, size=size)
+        runs.append(pipe.run(req, person=person, garment=garment).timings)
+    first, timed = runs[0], runs[1:]
+    out = {s: statistics.median(r.get(s, 0.0) for r in timed) for s in STAGES}
+    out["first_run_total"] = first["total"]
+    out["session_creation"] = first.get("sessions", 0.0)
+    out["verify_bundle"] = verify_s
+    out["per_step"] = out["denoise"] / 4
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["repeats"] = repeats
+    return out
+
+
+def bundle_bytes(bundle: Path, size: tuple[int, int]) -> int:
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    files = {g["file"] for g in manifest["graphs"][f"{size[0]}x{size[1]}"].values()}
+    return sum((bundle / f).stat().st_size for f in files)
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--configs", nargs="+", default=["full", "small"])
+    ap.add_argument("--precisions", nargs="+", default=["int8", "fp32"])
+    ap.add_argument("--sizes", nargs="+", default=None, help="HxW (default: each config's presets)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--calibration-samples", type=int, default=2)
+    ap.add_argument("--export-only", action="store_true", help="export the bundles, measure nothing")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/vton-bench"))
+    ap.add_argument("--json", type=Path, default=ROOT / "docs" / "benchmarks.json")
+    ap.add_argument("--markdown", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    ap.add_argument("--child", nargs=3, metavar=("BUNDLE", "SIZE", "REPEATS"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    if args.child:
+        bundle, size, repeats = Path(args.child[0]), tuple(int(v) for v in args.child[1].split("x")), int(args.child[2])
+        print(json.dumps(measure(bundle, size, repeats, args.threads)))
+        return 0
+
+    from models.nets import get_config
+
+    results = []
+    for config in args.configs:
+        sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes] if args.sizes else list(
+            get_config(config).resolutions
+        )
+        for precision in args.precisions:
+            bundle = args.work / f"{config}-{precision}"
+            export(config, precision, sizes, bundle, args.calibration_samples)
+            if args.export_only:
+                continue
+            for size in sizes:
+                cmd = [sys.executable, __file__, "--child", str(bundle), f"{size[0]}x{size[1]}", str(args.repeats)]
+                if args.threads:
+                    cmd += ["--threads", str(args.threads)]
+                proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+                if proc.returncode != 0:
+                    print(proc.stderr, file=sys.stderr)
+                    raise SystemExit(f"measurement failed for {bundle} at {size}")
+                row = json.loads(proc.stdout.strip().splitlines()[-1])
+                row.update(config=config, precision=precision, size=f"{size[0]}x{size[1]}",
+                           bundle_mib=bundle_bytes(bundle, size) / 2**20)
+                results.append(row)
+                print(f"{config:>5} {precision:>4} {row['size']:>8}: total {row['total']:6.2f}s "
+                      f"(denoise {row['denoise']:6.2f}s = {row['per_step']:.2f}s/step) "
+                      f"peak RSS {row['peak_rss_mib']:.0f} MiB, bundle {row['bundle_mib']:.0f} MiB", flush=True)
+
+    if args.export_only:
+        return 0
+    import onnxruntime
+
+    machine = {
+        "cpu": cpu_name(), "cores": os.cpu_count(), "threads": args.threads or "all",
+        "python": platform.python_version(), "onnxruntime": onnxruntime.__version__, "os": platform.platform(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    command = "python benchmarks/engine_speed.py " + " ".join(sys.argv[1:])
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"machine": machine, "command": command, "results": results}, indent=2) + "\n")
+    args.markdown.write_text(render_markdown(machine, command, results))
+    print(f"wrote {args.json} and {args.markdown}")
+    return 0
+
+
+def render_markdown(machine: dict, command: str, results: list[dict]) -> str:
+    lines = [
+        "# Engine benchmarks",
+        "",
+        f"Measured on {machine['cpu']}, {machine['cores']} cores ({machine['threads']} threads), "
+        f"onnxruntime {machine['onnxruntime']}, Python {machine['python']}, {machine['date']}.",
+        "",
+        f"Command: `{command}`",
+        "",
+        "4 denoising steps, cached garment features, random-init weights (speed does not depend on "
+        "the values), medians over the timed runs after one warm-up run. Peak RSS is the whole "
+        "process (sessions + one try-on).",
+        "",
+        "| config | precision | size | end to end (s) | encode | adapter | garment | denoise (4 steps) | "
+        "per step | decode | session creation | peak RSS (MiB) | graphs (MiB) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['config']} | {r['precision']} | {r['size']} | {r['total']:.2f} | {r['encode']:.2f} | "
+            f"{r['adapter']:.2f} | {r['garment']:.2f} | {r['denoise']:.2f} | {r['per_step']:.2f} | "
+            f"{r['decode']:.2f} | {r['session_creation']:.1f} | {r['peak_rss_mib']:.0f} | {r['bundle_mib']:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
