@@ -20,8 +20,8 @@ fi
 
 mkdir -p out
 .venv/bin/vton tryon \
-  --person assets/examples/person_1.png \
-  --garment assets/examples/garment_upper_1.png \
+  --person assets/examples/portrait_1.png \
+  --garment assets/examples/garment_upper_longsleeve.png \
   --category upper \
   -o out/example-tryon.png
 echo "wrote out/example-tryon.png"

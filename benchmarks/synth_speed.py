@@ -1,0 +1,106 @@
+"""Synthetic try-on world throughput: samples per second on one core (and optionally many).
+
+A sample is everything ``SyntheticWorld.sample`` returns: the person wearing A, the person
+wearing B, both product shots and both masks. Run::
+
+    python benchmarks/synth_speed.py                       # 256x192 and 512x384, one core
+    python benchmarks/synth_speed.py --sizes 256x192 --n 400 --processes 2
+
+Per-core figures are samples per second of this process's CPU time (``time.process_time``),
+best of ``--repeat`` runs: unlike wall-clock time they do not drop when other processes
+share the cores (caches and memory bandwidth still do). Wall-clock figures, the machine and
+its load average are printed beside them. Not a test: nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import PIL  # noqa: E402
+
+from models.data import SyntheticWorld  # noqa: E402
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def run(size: tuple[int, int], n: int, seed: int, start: int = 0) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) to render samples start .. start + n - 1."""
+    world = SyntheticWorld(seed, size, start + n)
+    c, t = time.process_time(), time.perf_counter()
+    for i in range(start, start + n):
+        world.sample(i)
+    return time.process_time() - c, time.perf_counter() - t
+
+
+def _chunk(args):
+    size, n, seed, start = args
+    return run(size, n, seed, start)[1]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", nargs="+", default=["256x192", "512x384"])
+    p.add_argument("--n", type=int, default=200, help="samples per run (default 200)")
+    p.add_argument("--repeat", type=int, default=3, help="runs per size; the best is reported (default 3)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--processes", type=int, default=1, help="also measure this many processes together")
+    p.add_argument("--json", type=Path, default=None, help="write the results here too")
+    args = p.parse_args(argv)
+    info = {
+        "cpu": cpu_name(), "logical_cpus": os.cpu_count(), "python": platform.python_version(),
+        "numpy": np.__version__, "pillow": PIL.__version__, "load_before": os.getloadavg(),
+    }  # fmt: skip
+    print(f"{info['cpu']}, {info['logical_cpus']} logical CPUs; python {info['python']}, "
+          f"numpy {info['numpy']}, pillow {info['pillow']}; load average {info['load_before'][0]:.2f}")  # fmt: skip
+    results = []
+    for text in args.sizes:
+        h, w = (int(v) for v in text.lower().split("x"))
+        run((h, w), 5, args.seed, 10**6)  # warm up: imports, font loading, caches
+        runs = [run((h, w), args.n, args.seed) for _ in range(args.repeat)]
+        cpu, wall = min(r[0] for r in runs), min(r[1] for r in runs)
+        row = {"size": text, "n": args.n, "per_core_samples_per_s": args.n / cpu, "cpu_ms_per_sample": 1000 * cpu / args.n,
+               "wall_samples_per_s": args.n / wall, "runs_cpu_wall_s": runs}  # fmt: skip
+        line = (f"{text}: {row['per_core_samples_per_s']:.1f} samples per core-second ({row['cpu_ms_per_sample']:.1f} CPU ms/sample), "
+                f"{row['wall_samples_per_s']:.1f} samples/s wall; best of {args.repeat} x {args.n}")  # fmt: skip
+        if args.processes > 1:
+            k = args.processes
+            jobs = [((h, w), args.n, args.seed, i * args.n) for i in range(k)]
+            with ProcessPoolExecutor(k) as pool:
+                list(pool.map(_chunk, [((h, w), 3, args.seed, 10**6 + i * 3) for i in range(k)]))  # warm up
+                t = time.perf_counter()
+                list(pool.map(_chunk, jobs))
+                wall = time.perf_counter() - t
+            row[f"samples_per_s_{k}_processes"] = k * args.n / wall
+            line += f"; {k * args.n / wall:.1f} samples/s with {k} processes"
+        print(line, flush=True)
+        results.append(row)
+    info["load_after"] = os.getloadavg()
+    print(f"load average after: {info['load_after'][0]:.2f}")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": info, "results": results}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
