@@ -9,6 +9,7 @@ time-embedding layers.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import shutil
 import tempfile
@@ -21,6 +22,9 @@ from optimum.onnxruntime import ORTQuantizer
 from optimum.onnxruntime.configuration import CalibrationConfig, QuantizationConfig
 
 QUANTIZED_OPS = ["Conv", "MatMul", "Gemm"]
+
+# optimum warns that our graphs have no transformers config beside them; they never will.
+logging.getLogger("optimum.onnxruntime.quantization").setLevel(logging.ERROR)
 
 # Module-name patterns (node names carry their module path, see onnx_export.name_nodes_by_scope)
 FLOAT_SCOPES = (
