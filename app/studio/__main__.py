@@ -1,0 +1,7 @@
+"""``python -m app.studio``."""
+
+import sys
+
+from .main import main
+
+sys.exit(main())
