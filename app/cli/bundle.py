@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 from engine.bundle import read_manifest, size_key, verify_files
@@ -21,12 +22,20 @@ def register(sub) -> None:
     e.add_argument("--int8", action="store_true", help="INT8 static QDQ quantisation (calibrated)")
     e.add_argument("--size", type=size_arg, action="append", help="resolution HxW (repeatable; default: config's)")
     e.add_argument("--garment-features", choices=("cached", "per_step"), default="cached")
+    e.add_argument("--target", choices=("desktop", "android"), default="desktop",
+                   help="android: the same graphs converted to ORT format, with required_operators.config "
+                        "and the mobile usability report (default: desktop)")
     e.add_argument("--calibration-samples", type=int, default=16, help="synthetic samples for INT8 calibration")
     e.add_argument("--parity-samples", type=int, default=4, help="held-out samples for INT8 vs fp32 PSNR")
     e.add_argument("--name", help="bundle name (default: <config>-<precision>)")
     e.add_argument("--seed", type=int, default=0, help="seed for random init")
     e.add_argument("--out", required=True, type=Path)
     e.set_defaults(func=export)
+
+    a = bsub.add_parser("android", help="convert an existing desktop bundle into an Android bundle")
+    a.add_argument("bundle", type=Path, help="desktop bundle folder or .zip")
+    a.add_argument("--out", required=True, type=Path, help="Android bundle folder to create")
+    a.set_defaults(func=android)
 
     v = bsub.add_parser("verify", help="check a bundle's manifest and every file hash")
     v.add_argument("bundle", type=Path)
@@ -48,6 +57,21 @@ def verify(args) -> int:
     sizes = ", ".join(size_key(s) for s in manifest.resolutions)
     print(f"{args.bundle}: OK — '{manifest.name}', {len(manifest.files)} files, {total / 2**20:.1f} MiB, "
           f"{sizes}, {'trained' if manifest.trained else 'UNTRAINED (random weights)'}")
+    return 0
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def android(args) -> int:
+    from models.export.android import convert_to_android
+
+    if args.out.exists() and any(args.out.iterdir()):
+        raise InputError(args.out, "already exists and is not empty")
+    manifest = convert_to_android(args.bundle, args.out, log=_log)
+    _log(f"{args.out}: {len(manifest.files)} .ort graphs, converted from the desktop graphs "
+         f"whose sha256 the manifest records under 'android.source_graphs'")
     return 0
 
 
@@ -80,9 +104,19 @@ def export(args) -> int:
     if args.int8:
         calibration = example_inputs_from_synthetic(args.calibration_samples, sizes[0], seed=10_000)
         held_out = example_inputs_from_synthetic(args.parity_samples, sizes[0], seed=20_000)
-    export_bundle(
-        student, args.out, sizes=sizes, int8=args.int8, calibration=calibration, held_out=held_out,
-        garment_features=args.garment_features, trained=trained, name=args.name, provenance=provenance,
-        log=lambda m: print(m, file=sys.stderr),
+    options = dict(
+        sizes=sizes, int8=args.int8, calibration=calibration, held_out=held_out,
+        garment_features=args.garment_features, trained=trained, name=args.name, provenance=provenance, log=_log,
     )
+    if args.target == "desktop":
+        export_bundle(student, args.out, **options)
+        return 0
+    # Android: export the desktop graphs, then convert those very graphs (the manifest records their hashes)
+    from models.export.android import convert_to_android
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="vton-desktop-", dir=args.out.parent) as tmp:
+        desktop = Path(tmp) / "desktop"
+        export_bundle(student, desktop, **options)
+        convert_to_android(desktop, args.out, log=_log)
     return 0
