@@ -207,9 +207,23 @@ def export_bundle(
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out}: already exists and is not empty")
     sizes = [tuple(s) for s in (sizes or student.cfg.resolutions)]
-    # a private float32 CPU copy: exporting never moves or changes the caller's (training) model
-    student = copy.deepcopy(student).eval().float().cpu()
+    params = list(student.parameters())
+    if any(p.device.type != "cpu" or p.dtype != torch.float32 for p in params):
+        # a private float32 CPU copy: exporting never moves or changes the caller's (training) model
+        student = copy.deepcopy(student).float().cpu()
+    was_training = student.training
+    student.eval()
     set_attention_chunk(student, attention_chunk)
+    try:
+        return _export(student, out, sizes, int8, calibration, held_out, garment_features, trained, name,
+                       provenance, attention_chunk, log)
+    finally:  # the caller's model comes back as it was
+        set_attention_chunk(student, 0)
+        student.train(was_training)
+
+
+def _export(student, out, sizes, int8, calibration, held_out, garment_features, trained, name, provenance,
+            attention_chunk, log) -> Manifest:
     precision = "int8" if int8 else "fp32"
     name = name or f"{student.cfg.name}-{precision}"
     prov = {
@@ -247,6 +261,7 @@ def export_bundle(
                 _run_examples(rec, calibration, size, (4, 8, 2, 6), "per_step", seed=1000)
                 for file, items in rec.feeds.items():
                     feeds.setdefault(file, []).extend(items)
+                del rec  # free the fp32 sessions before the next size / the quantiser
             quant = {}
             for file in sorted(feeds):
                 log(f"quantize {file} ({len(feeds[file])} calibration runs)")
