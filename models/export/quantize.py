@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType
+from onnxruntime.quantization.calibrate import MinMaxCalibrater
 from optimum.onnxruntime import ORTQuantizer
 from optimum.onnxruntime.configuration import CalibrationConfig, QuantizationConfig
 
@@ -35,6 +37,39 @@ FLOAT_SCOPES = (
     r"(^|\.)norm",
     r"\.embeddings\.patch_embeddings",  # DINOv2's first convolution
 )
+
+
+class _PriorityOrderMinMax(MinMaxCalibrater):
+    """ORT's MinMax calibrator, run with priority-based execution order.
+
+    The calibrator adds ReduceMin/ReduceMax after every calibrated tensor. In ORT's default
+    order most of the graph runs before those reductions, holding every activation at once:
+    16 GB for ``full``'s TryonNet at 1024x768 (measured). Priority-based order reduces each
+    tensor as soon as it exists: 2.5 GB, and 2.5x faster.
+    """
+
+    def create_inference_session(self):
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        opts.execution_order = ort.ExecutionOrder.PRIORITY_BASED
+        self.infer_session = ort.InferenceSession(
+            self.augmented_model_path, sess_options=opts, providers=self.execution_providers
+        )
+
+
+class _Calibration(CalibrationConfig):
+    """optimum's MinMax calibration config, creating the calibrator above."""
+
+    def create_calibrator(self, onnx_model_path, operators_to_quantize, use_external_data_format=False,
+                          force_symmetric_range=False, augmented_model_name="augmented_model.onnx"):
+        calibrator = _PriorityOrderMinMax(
+            str(onnx_model_path), op_types_to_calibrate=operators_to_quantize or [],
+            augmented_model_path=str(augmented_model_name), symmetric=force_symmetric_range,
+            use_external_data_format=use_external_data_format,
+        )
+        calibrator.augment_graph()
+        calibrator.create_inference_session()
+        return calibrator
 
 
 def float_nodes(model: onnx.ModelProto) -> list[str]:
@@ -70,7 +105,7 @@ def quantize_graph(fp32_path: str | Path, feeds: list[dict[str, np.ndarray]], ou
         work = Path(tmp)
         shutil.copy(fp32_path, work / "model.onnx")
         quantizer = ORTQuantizer.from_pretrained(work, file_name="model.onnx")
-        calibration = CalibrationConfig(
+        calibration = _Calibration(
             dataset_name="mobile-vton-trajectories",
             dataset_config_name="fp32-pipeline",
             dataset_split="calibration",
