@@ -1,0 +1,1 @@
+"""One-command training recipes (``python -m models.recipes.default``)."""

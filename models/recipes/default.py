@@ -1,0 +1,471 @@
+"""The embedded default model, in one command (issue 6)::
+
+    python -m models.recipes.default --out runs/default                  # small preset, one GPU
+    python -m models.recipes.default --preset tiny --out /tmp/r          # CPU smoke run, minutes
+
+Trains, in order, the LightVAE, the ``dit`` teacher and the ``small`` student by FGA
+distillation on the synthetic world, then the ablations (no distillation, no TCG) at the
+same budget, then exports the INT8 bundle. Each stage is a run folder under ``--out``::
+
+    vae/  teacher/  student/  student-no-distill/  student-no-tcg/  bundle/  cache/  recipe.json
+
+and reads the previous stage's ``final`` checkpoint from there. A stage whose ``final``
+checkpoint exists is skipped, one with only periodic checkpoints is resumed, so the recipe
+can be split over several commands (``--stages vae,teacher`` then ``--stages student``...).
+
+Budgets: every stage has a wall-clock budget in minutes (``--minutes vae=2,teacher=5``)
+and/or a step limit (``--max-steps``); the phases of the small configs split the budget
+(256x192, then 512x384). Ablations get the student's budget; when they are shorter
+(``--minutes ablations=2.5``) the full student is also scored when it has trained that
+long, so every row of the comparison had the same budget.
+
+Reproducible from ``--seed``: all randomness of a stage is a function of (seed, step), and
+``recipe.json`` records the steps and phase boundaries each stage actually ran, so
+``--replay runs/default/recipe.json`` repeats a time-budgeted run step for step.
+
+Moving a run between machines (e.g. the GPU lease's ``$OUT``, at most 8 files of 16 MiB):
+``--pack-to DIR`` writes the finished stages' weights (not the optimiser state; teacher and
+student in fp16, the student without its VAE copy) as ``pack-*.tar.NNN`` parts of at most
+``--part-mib`` MiB; ``--unpack-from DIR`` restores them into ``--out``, after which those
+stages count as done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+DESCRIPTION = ("Train the default model: the LightVAE, the dit teacher, the student by FGA distillation, "
+               "the ablations at the same budget, then the INT8 bundle.")
+STAGES = ("vae", "teacher", "student", "ablations", "export")
+ABLATIONS = {
+    "no-distill": {"student.distill": False},
+    "no-tcg": {"student.tcg": False},
+    "no-lc": {"student.latent_concat": False},
+}
+# wall-clock minutes per stage (0 = the config's step limits); ablations: each run
+MINUTES = {
+    "tiny": {"vae": 0, "teacher": 0, "student": 0, "ablations": 0},
+    "small": {"vae": 2.0, "teacher": 4.0, "student": 5.0, "ablations": 2.5},
+}
+
+
+def log(msg: str) -> None:
+    print(f"[recipe] {msg}", file=sys.stderr, flush=True)
+
+
+def parse_map(text: str | None, what: str) -> dict[str, float]:
+    """``"vae=2,teacher=5"`` -> dict; a bare number applies to every stage."""
+    if not text:
+        return {}
+    out = {}
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "=" not in part:
+            try:
+                v = float(part)
+            except ValueError:
+                raise SystemExit(f"--{what}: {part!r} is not a number or STAGE=NUMBER") from None
+            out.update({s: v for s in ("vae", "teacher", "student", "ablations")})
+            continue
+        k, v = part.split("=", 1)
+        if k not in ("vae", "teacher", "student", "ablations"):
+            raise SystemExit(f"--{what}: unknown stage {k!r}")
+        out[k] = float(v)
+    return out
+
+
+def is_main() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                              cwd=Path(__file__).resolve().parent).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+class Recipe:
+    def __init__(self, args):
+        self.args = args
+        self.out = Path(args.out).resolve()
+        self.preset = args.preset
+        self.minutes = {**MINUTES[self.preset], **parse_map(args.minutes, "minutes")}
+        self.steps = {k: int(v) for k, v in parse_map(args.max_steps, "max-steps").items()}
+        self.replay = json.loads(Path(args.replay).read_text())["stages"] if args.replay else {}
+        self.record_path = self.out / "recipe.json"
+        self.record = json.loads(self.record_path.read_text()) if self.record_path.is_file() else {}
+        self.record.setdefault("stages", {})
+
+    # -- one training run ---------------------------------------------------------------
+    def config_for(self, kind: str) -> Path:
+        from models.train.config import bundled_config
+
+        return bundled_config(f"{self.preset}_{kind}")
+
+    def overrides(self, kind: str, budget_key: str) -> dict:
+        a = self.args
+        o: dict = {"seed": a.seed, "data.cache_dir": str(self.out / "cache")}
+        fallback = "student" if budget_key == "ablations" else budget_key  # ablations: the student's budget
+        minutes = self.minutes.get(budget_key) or self.minutes.get(fallback, 0)
+        if minutes:
+            o["train.max_minutes"] = minutes
+        steps = self.steps.get(budget_key, self.steps.get(fallback))
+        if steps:
+            o["train.max_steps"] = steps
+        if a.device:
+            o["train.device"] = a.device
+        if a.workers is not None:
+            o["data.num_workers"] = a.workers
+        if kind == "student":
+            if a.eval_samples is not None:
+                o["train.eval_samples"] = a.eval_samples
+            if a.eval_world_seed is not None:
+                o["data.eval_world_seed"] = a.eval_world_seed
+        for text in a.set or []:
+            from models.train.config import parse_override
+
+            scope, _, rest = text.partition(":")
+            if rest and scope in (kind, budget_key, "all"):
+                k, v = parse_override(rest)
+                o[k] = v
+        return o
+
+    def replay_overrides(self, name: str, kind: str) -> dict:
+        """Step-based phases and limits equal to what the recorded run did."""
+        from models.train.config import load_config_dict
+
+        rec = self.replay.get(name)
+        if not rec:
+            return {}
+        phases = load_config_dict(self.config_for(kind)).get("phases") or [{}]
+        starts = rec["phase_starts"] + [rec["steps"]]
+        new = []
+        for i, p in enumerate(phases[: len(rec["phase_starts"])]):
+            q = dict(p)
+            q.pop("fraction", None)
+            q["steps"] = starts[i + 1] - starts[i] if i + 1 < len(rec["phase_starts"]) else 0
+            new.append(q)
+        return {"phases": new, "train.max_steps": rec["steps"], "train.max_minutes": 0}
+
+    def train_stage(self, name: str, kind: str, budget_key: str, extra: dict | None = None) -> None:
+        from models.train.config import load_run_config
+        from models.train.runner import stage_class
+        from models.train.trainer import STATE_JSON, Trainer, find_checkpoint
+
+        folder = self.out / name
+        if (folder / "final" / "config.json").is_file():
+            log(f"{name}: done already ({folder / 'final'})")
+            self.note(name, folder)
+            return
+        resume = None
+        try:
+            resume = find_checkpoint(folder)
+        except FileNotFoundError:
+            pass
+        o = {**self.overrides(kind, budget_key), **(extra or {})}
+        data = None
+        rep = self.replay_overrides(name, kind)
+        if rep:
+            data = {"phases": rep.pop("phases")}
+            o.update(rep)
+        run = load_run_config(self.config_for(kind), data=data, overrides=o)
+        log(f"{name}: training ({self.config_for(kind).name}, "
+            f"{run.train.max_minutes or '-'} min, {run.total_steps() or '-'} steps)"
+            + (f", resuming {resume}" if resume else ""))
+        t0 = time.perf_counter()
+        Trainer(stage_class(kind), run, folder, resume=resume, progress=not self.args.quiet).fit()
+        state = json.loads((folder / "final" / STATE_JSON).read_text())
+        log(f"{name}: {state['step']} steps in {(time.perf_counter() - t0) / 60:.1f} min")
+        self.note(name, folder)
+
+    def note(self, name: str, folder: Path) -> None:
+        from models.train.trainer import STATE_JSON
+
+        state_file = folder / "final" / STATE_JSON
+        rec = {"folder": name}
+        if state_file.is_file():
+            state = json.loads(state_file.read_text())
+            rec.update({"steps": state["step"], "phase_starts": state.get("phase_starts", [0]),
+                        "minutes": round(state.get("elapsed_s", 0) / 60, 2)})
+        metrics = folder / "metrics.jsonl"
+        if metrics.is_file():
+            evals = [json.loads(x) for x in metrics.read_text().splitlines() if '"kind": "eval"' in x]
+            if evals:
+                rec["eval"] = evals
+        old = self.record["stages"].get(name, {})
+        self.record["stages"][name] = {**old, **rec}
+        self.save_record()
+
+    def save_record(self) -> None:
+        if not is_main():
+            return
+        self.record.update({"preset": self.preset, "seed": self.args.seed, "git_commit": git_commit()})
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.record_path.write_text(json.dumps(self.record, indent=2) + "\n")
+
+    # -- the stages -------------------------------------------------------------------
+    def run(self, stages: list[str]) -> None:
+        self.record.setdefault("commands", []).append(" ".join(sys.argv))
+        for folder in self.args.unpack_from or []:
+            for earlier in unpack(Path(folder), self.out):  # keep what the earlier commands recorded
+                for name, rec in earlier.get("stages", {}).items():
+                    self.record["stages"].setdefault(name, rec)
+                self.record.setdefault("commands", [])[:0] = [
+                    c for c in earlier.get("commands", []) if c not in self.record.get("commands", [])]
+        for stage in stages:
+            if stage in ("vae", "teacher"):
+                self.train_stage(stage, stage, stage)
+            elif stage == "student":
+                extra = {}
+                ab = self.minutes.get("ablations", 0)
+                st = self.minutes.get("student", 0)
+                if self.ablations() and ab and st and ab < st:
+                    extra["train.eval_at_minutes"] = [ab]
+                self.train_stage("student", "student", "student", extra)
+            elif stage == "ablations":
+                for name in self.ablations():
+                    self.train_stage(f"student-{name}", "student", "ablations", ABLATIONS[name])
+            elif stage == "export":
+                if is_main():
+                    self.export()
+        if self.args.pack_to and is_main():
+            pack(self.out, Path(self.args.pack_to), self.args.pack.split(",") if self.args.pack else stages,
+                 self.ablations(), int(self.args.part_mib * 2**20), weights=not self.args.pack_metrics_only)
+        self.save_record()
+
+    def ablations(self) -> list[str]:
+        names = [a for a in (self.args.ablations or "").split(",") if a]
+        for a in names:
+            if a not in ABLATIONS:
+                raise SystemExit(f"--ablations: unknown {a!r} (known: {', '.join(ABLATIONS)})")
+        return names
+
+    def export(self) -> None:
+        from engine.bundle import parse_size
+        from models.checkpoint import load_student
+        from models.export.bundle import export_bundle
+        from models.export.samples import example_inputs_from_synthetic
+
+        bundle = self.out / "bundle"
+        if (bundle / "manifest.json").is_file():
+            log(f"export: done already ({bundle})")
+            return
+        ckpt = self.out / "student" / "final"
+        student, meta = load_student(ckpt)
+        sizes = [parse_size(s) for s in self.args.export_sizes.split(",")] if self.args.export_sizes \
+            else [tuple(s) for s in student.cfg.resolutions]
+        log(f"export: INT8 bundle at {', '.join(f'{h}x{w}' for h, w in sizes)}")
+        tiny = self.preset == "tiny"
+        n_cal = self.args.calibration_samples or (4 if tiny else 16)
+        n_par = self.args.parity_samples or (1 if tiny else 4)
+        calibration = example_inputs_from_synthetic(n_cal, sizes[0], seed=10_000)
+        held_out = example_inputs_from_synthetic(n_par, sizes[0], seed=20_000)
+        stages = self.record["stages"]
+        provenance = {
+            "recipe": "models.recipes.default", "preset": self.preset, "seed": self.args.seed,
+            "data": "synthetic try-on world (models.data.synthetic), training world seed 1",
+            "stages": {k: {kk: v.get(kk) for kk in ("steps", "minutes", "phase_starts")} for k, v in stages.items()},
+            "student_eval": stages.get("student", {}).get("eval"),
+            "checkpoint_step": meta.get("step"),
+        }
+        export_bundle(student, bundle, sizes=sizes, int8=True, calibration=calibration, held_out=held_out,
+                      trained=True, name=self.args.bundle_name or f"{self.preset}-default-int8",
+                      provenance=provenance, log=lambda m: log(f"export: {m}"))
+        self.record["bundle"] = str(bundle.relative_to(self.out))
+
+
+# -- moving finished stages between machines -------------------------------------------------
+
+PACK_PREFIX = "pack-"
+
+
+def _fp16(state: dict) -> dict:
+    import torch
+
+    out = {}
+    for k, v in state.items():
+        if v.is_floating_point() and v.dtype == torch.float32 and float(v.abs().max()) < 6.0e4:
+            out[k] = v.half()
+        else:
+            out[k] = v
+    return out
+
+
+def pack(out: Path, dest: Path, stages: list[str], ablations: list[str], part_bytes: int,
+         weights: bool = True) -> list[Path]:
+    """Weights-only copies of finished stages as tar parts of at most ``part_bytes``
+    (with ``weights=False``: their metrics, configs and last grids only)."""
+    from safetensors.torch import load_file
+    from safetensors.torch import save as save_bytes
+
+    folders = []
+    for s in stages:
+        if s in ("vae", "teacher", "student"):
+            folders.append(s)
+        elif s == "ablations":
+            folders += [f"student-{a}" for a in ablations]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+
+        def add_bytes(name: str, data: bytes) -> None:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+        for name in folders:
+            final = out / name / "final"
+            if weights and not (final / "config.json").is_file():
+                log(f"pack: {name} has no final checkpoint; skipped")
+                continue
+            for extra in ("metrics.jsonl", "config.yaml"):
+                if (out / name / extra).is_file():
+                    tar.add(out / name / extra, f"{name}/{extra}")
+            grids = sorted((out / name / "samples").glob("*.png"))
+            if grids:
+                tar.add(grids[-1], f"{name}/samples/{grids[-1].name}")
+            if not weights:  # no final/ then: the stage is not "done" where this is unpacked
+                continue
+            tar.add(final / "config.json", f"{name}/final/config.json")
+            if name == "vae":
+                tar.add(final / "vae.safetensors", f"{name}/final/vae.safetensors")
+            elif name == "teacher":
+                add_bytes(f"{name}/final/teacher.safetensors",
+                          save_bytes(_fp16(load_file(str(final / "teacher.safetensors")))))
+            else:
+                state = {k: v for k, v in load_file(str(final / "student.safetensors")).items()
+                         if not k.startswith("vae.")}
+                add_bytes(f"{name}/final/student.fp16.safetensors", save_bytes(_fp16(state)))
+        if (out / "bundle" / "manifest.json").is_file() and "export" in stages:
+            tar.add(out / "bundle", "bundle")
+        if (out / "recipe.json").is_file():
+            tar.add(out / "recipe.json", "recipe.json")
+    data = buf.getvalue()
+    dest.mkdir(parents=True, exist_ok=True)
+    tag = ("-".join(folders) or "run") + ("" if weights else "-metrics")
+    parts = []
+    for i in range(0, max(len(data), 1), part_bytes):
+        p = dest / f"{PACK_PREFIX}{tag}.tar.{i // part_bytes:03d}"
+        p.write_bytes(data[i : i + part_bytes])
+        parts.append(p)
+    log(f"pack: {len(data) / 2**20:.1f} MiB of {', '.join(folders)} in {len(parts)} part(s) under {dest}")
+    return parts
+
+
+def unpack(src: Path, out: Path) -> list[dict]:
+    """Restore ``pack`` parts from ``src`` into the run folder ``out``; returns the packed
+    ``recipe.json`` records (the caller merges them into its own)."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    groups: dict[str, list[Path]] = {}
+    for p in sorted(src.glob(f"{PACK_PREFIX}*.tar.[0-9][0-9][0-9]")):
+        groups.setdefault(p.name.rsplit(".", 1)[0], []).append(p)
+    if not groups:
+        raise SystemExit(f"--unpack-from {src}: no {PACK_PREFIX}*.tar.NNN parts there")
+    out.mkdir(parents=True, exist_ok=True)
+    records = []
+    for name, parts in sorted(groups.items()):
+        data = b"".join(p.read_bytes() for p in sorted(parts))
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
+            for m in tar.getmembers():
+                if m.name.startswith("/") or ".." in Path(m.name).parts or not (m.isfile() or m.isdir()):
+                    raise SystemExit(f"{name}: unsafe member {m.name!r}")
+                if m.name == "recipe.json":
+                    records.append(json.loads(tar.extractfile(m).read()))
+                    continue
+                if hasattr(tarfile, "data_filter"):
+                    tar.extract(m, out, filter="data")
+                else:
+                    tar.extract(m, out)
+        log(f"unpack: {name} ({len(data) / 2**20:.1f} MiB)")
+    for half in sorted(out.glob("*/final/student.fp16.safetensors")):
+        final = half.parent
+        vae = load_file(str(out / "vae" / "final" / "vae.safetensors"))
+        state = {f"vae.{k}": v for k, v in vae.items()}
+        state.update({k: (v.float() if v.dtype == torch.float16 else v) for k, v in load_file(str(half)).items()})
+        save_file(state, str(final / "student.safetensors"))
+        half.unlink()
+    return records
+
+
+def preflight(stages: list[str], args) -> None:
+    """Fail in seconds, not after a stage, when a package a stage needs is missing."""
+    import importlib.util
+
+    need = {"torch", "safetensors", "yaml", "numpy", "PIL"}
+    if set(stages) & {"vae", "teacher", "student", "ablations"}:
+        need |= {"tqdm", "transformers"}  # transformers: the Light-Adapter's DINOv2
+    if set(stages) & {"teacher", "student", "ablations"}:
+        need.add("diffusers")  # the dit teacher is diffusers' SD3Transformer2DModel
+    if "export" in stages:
+        need |= {"onnx", "onnxruntime", "optimum", "platformdirs"}
+    missing = sorted(n for n in need if importlib.util.find_spec(n) is None)
+    if missing:
+        raise SystemExit(f"missing Python packages for stages {','.join(stages)}: {', '.join(missing)} "
+                         "(pip install -e '.[train]', or carry their wheels)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m models.recipes.default", description=DESCRIPTION,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True, help="run folder (stages go in sub-folders)")
+    p.add_argument("--preset", choices=tuple(MINUTES), default="small")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--stages", default=",".join(STAGES), help=f"comma list from {', '.join(STAGES)}")
+    p.add_argument("--minutes", "--minutes-per-stage", dest="minutes",
+                   help="wall-clock budget per stage, e.g. 'vae=2,teacher=4,student=5,ablations=2.5' or one number")
+    p.add_argument("--max-steps", help="step limit per stage, e.g. 'vae=2000,student=500'")
+    p.add_argument("--ablations", default="no-distill,no-tcg", help=f"comma list from {', '.join(ABLATIONS)}")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--workers", type=int, help="data processes (default: the config's)")
+    p.add_argument("--eval-samples", type=int, help="held-out samples scored at the end of student runs")
+    p.add_argument("--eval-world-seed", type=int, help="world seed of the held-out samples")
+    p.add_argument("--set", action="append", metavar="STAGE:KEY=VALUE",
+                   help="config override for one stage kind (vae, teacher, student, ablations or all)")
+    p.add_argument("--replay", help="recipe.json of an earlier run: repeat its steps and phase boundaries")
+    p.add_argument("--export-sizes", help="bundle resolutions, e.g. 512x384,256x192 (default: the config's)")
+    p.add_argument("--calibration-samples", type=int, help="INT8 calibration samples (tiny 4, small 16)")
+    p.add_argument("--parity-samples", type=int, help="held-out INT8-vs-fp32 samples (tiny 1, small 4)")
+    p.add_argument("--bundle-name")
+    p.add_argument("--pack-to", help="write the finished stages' weights as tar parts into this folder")
+    p.add_argument("--pack", help="what to pack (default: this command's stages)")
+    p.add_argument("--pack-metrics-only", action="store_true", help="pack metrics, configs and grids, no weights")
+    p.add_argument("--part-mib", type=float, default=15.0)
+    p.add_argument("--unpack-from", action="append",
+                   help="restore tar parts written by --pack-to before training (repeatable)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    for s in stages:
+        if s not in STAGES:
+            raise SystemExit(f"--stages: unknown stage {s!r} (known: {', '.join(STAGES)})")
+    preflight(stages, args)
+    from models.train.distributed import cleanup, init_distributed
+
+    _, _, created = init_distributed(args.device or "auto")
+    try:
+        Recipe(args).run(stages)
+    finally:
+        if created:
+            cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

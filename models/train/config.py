@@ -1,0 +1,351 @@
+"""Run configs: one YAML file per run, loaded into frozen dataclasses (DESIGN §6).
+
+A run config names its stage (``vae``, ``teacher`` or ``student``) and holds the shared
+sections (``data``, ``train``, ``phases``, ``init``) plus the section of its stage. Unknown
+keys are errors, so a typo never silently falls back to a default. Paths under ``init``
+are relative to the run's output folder, so a recipe's stages find each other
+(``init: {vae: ../vae/final}``).
+
+The two ``phases`` are the paper's two training stages: merged data first, then a
+fine-tune subset. For the synthetic world the fine-tune phase usually moves to the target
+resolution or a narrower category mix, at a lower learning rate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+STAGES = ("vae", "teacher", "student")
+
+
+class ConfigError(ValueError):
+    """A config file or override that cannot be used (the message names the key)."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    source: str = "synthetic"  # or a dataset folder (VITON-HD, DressCode, pseudo-triplets; models.data)
+    split: str = "train"  # dataset folders: the split to train on (held-out grids use "test")
+    mode: str = "paired"  # dataset folders: paired (target = the person) or unpaired (needs ground truth)
+    world_seed: int = 1  # synthetic-world seed for training (export uses 10000/20000)
+    size: tuple[int, int] = (256, 192)  # (H, W) of the images
+    categories: tuple[str, ...] = ("upper", "lower", "dress")
+    num_samples: int = 0  # distinct samples (0 = a fresh sample every time, no cache)
+    cache: bool = True  # render the num_samples pool once up front (parallel), then reuse
+    cache_dir: str | None = None  # where the pool is kept (default: <out>/cache); relative to out
+    num_workers: int = 0  # DataLoader workers (render / decode in parallel)
+    adapter_size: int = 0  # side of the adapter's garment square (0 = what the stage needs)
+    eval_world_seed: int = 30_000  # held-out samples for grids and quick metrics (never trained on)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    batch_size: int = 8  # per process
+    max_steps: int = 0  # 0 = the sum of the phases' steps
+    max_minutes: float = 0.0  # wall-clock budget; 0 = none. Checked every step; saves at the end
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.99)
+    warmup_steps: int = 0
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | bf16 | fp32
+    device: str = "auto"  # auto | cpu | cuda
+    cpu_threads: int = 0  # torch threads on CPU (0 = torch's default; 1 is fastest for tiny nets)
+    log_every: int = 10
+    sample_every: int = 0  # PNG grid every N steps (0 = only at the end)
+    sample_count: int = 4
+    checkpoint_every: int = 0  # 0 = only at the end
+    keep_checkpoints: int = 2
+    eval_samples: int = 0  # held-out samples scored at the end (student/teacher): PSNR, SSIM, colour
+    eval_at_minutes: tuple[float, ...] = ()  # also score them when the run has trained this long
+
+
+@dataclass(frozen=True)
+class PhaseConfig:
+    name: str = "main"
+    steps: int = 0  # phase length in steps (0 = not limited by steps)
+    fraction: float = 0.0  # or: share of the wall-clock budget (train.max_minutes) for this phase
+    lr: float | None = None  # main learning rate in this phase (others scale with it)
+    batch_size: int | None = None
+    data: dict = field(default_factory=dict)  # DataConfig overrides (size, categories, ...)
+
+
+@dataclass(frozen=True)
+class InitConfig:
+    vae: str | None = None  # VAE checkpoint folder (teacher and student stages)
+    teacher: str | None = None  # dit checkpoint folder or an SD3.5 diffusers folder (student stage)
+
+
+@dataclass(frozen=True)
+class VAEStageConfig:
+    preset: str = "tiny"  # the student preset whose VAE layout is trained
+    width: int | None = None
+    blocks_per_stage: int | None = None
+    l1: float = 1.0
+    mse: float = 1.0
+    edge: float = 0.5  # L1 between image gradients (sharp edges without a pretrained net)
+    multiscale: float = 0.5  # L1 at 1/2 and 1/4 scale (colour and layout)
+    latent_reg: float = 1e-4  # keeps raw latents in the decoder's soft-clamp range
+    latent_noise: float = 0.0  # decoder robustness: noise added to latents while training
+    gan: float = 0.0  # patch discriminator weight (0 = off)
+    gan_start: int = 0  # step at which the discriminator loss starts
+    stats_samples: int = 64  # images used for the latent scale/shift
+    align_to: str | None = None  # SD3.5 diffusers folder: train the encoder into its latent space
+
+
+@dataclass(frozen=True)
+class DiTConfig:
+    """A try-on MMDiT (diffusers ``SD3Transformer2DModel``) and its garment tokenizer."""
+
+    latent_channels: int = 16
+    patch_size: int = 2
+    num_layers: int = 8
+    num_heads: int = 4
+    head_dim: int = 64
+    context_dim: int = 256
+    garment_patch: int = 4  # garment latent patch per context token
+    category_tokens: int = 4
+    max_latent_size: int = 128  # largest latent side (the LC canvas is 2h tall)
+    qk_norm: str | None = "rms_norm"
+
+
+@dataclass(frozen=True)
+class TeacherStageConfig:
+    kind: str = "dit"  # only dit is trained here; sd35 is loaded frozen by the student stage
+    dit: DiTConfig = field(default_factory=DiTConfig)
+    sigma_sampling: str = "logit_normal"  # logit_normal (SD3) | uniform
+    sample_steps: int = 16  # Euler steps for the grids
+
+
+@dataclass(frozen=True)
+class StudentStageConfig:
+    preset: str = "tiny"
+    latent_concat: bool = True  # LC; False = the no-LC ablation
+    train_dino: bool = True  # the Light-Adapter's DINOv2 is random-init here, so it learns too
+    garment_sigma: str = "step"  # GarmentNet sigma: step (per-step features) | first (cached mode)
+    distill: bool = True  # False = the no-distillation ablation (L_diff + L_cons only)
+    tcg: bool = True  # False = the no-TCG ablation (lambda_cons = 0)
+    lambda_feature: float = 1e-2  # lambda1
+    lambda_cons: float = 0.5  # lambda2
+    lambda_gan: float = 5e-3  # lambda3
+    garment_diff: bool = False  # also give GarmentNet L_diff + lambda3 L_GAN (not the paper's loss)
+    ratio: int = 5  # generator update every `ratio` steps; fake score every step (DMD2: 5-10)
+    fake_lr: float | None = None  # default: train.lr
+    gan_head_channels: int = 64
+    critic_gan_weight: float = 1e-2  # weight of the discriminator loss in the fake-score update
+    dmd_sigma: tuple[float, float] = (0.02, 0.98)
+    backsim_prob: float = 0.5  # generator input: backward simulation, else forward-noised truth
+    teacher_kind: str = "auto"  # auto | dit | sd35
+    sd35_guidance: float = 1.0  # CFG scale of the SD3.5 real score (1 = none)
+    sd35_prompt: str = "a photo of a person wearing a {category} garment"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    stage: str
+    seed: int = 0
+    name: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    phases: tuple[PhaseConfig, ...] = ()
+    init: InitConfig = field(default_factory=InitConfig)
+    vae: VAEStageConfig = field(default_factory=VAEStageConfig)
+    teacher: TeacherStageConfig = field(default_factory=TeacherStageConfig)
+    student: StudentStageConfig = field(default_factory=StudentStageConfig)
+
+    def __post_init__(self):
+        if self.stage not in STAGES:
+            raise ConfigError(f"stage: {self.stage!r} is not one of {', '.join(STAGES)}")
+
+    def to_dict(self) -> dict:
+        return _plain(dataclasses.asdict(self))
+
+    def replace(self, **changes) -> RunConfig:
+        return dataclasses.replace(self, **changes)
+
+    def total_steps(self) -> int:
+        """The step limit: ``train.max_steps``, else the phases' steps (0 = only the time budget)."""
+        if self.train.max_steps > 0:
+            return self.train.max_steps
+        if any(p.steps <= 0 for p in self.all_phases()):
+            return 0
+        return sum(p.steps for p in self.all_phases())
+
+    def all_phases(self) -> tuple[PhaseConfig, ...]:
+        return self.phases or (PhaseConfig(),)
+
+    def phase_ends(self, index: int, steps_in_phase: int, elapsed_s: float) -> bool:
+        """Whether phase ``index`` is over (the last phase never ends: the run's limits stop it)."""
+        phases = self.all_phases()
+        if index >= len(phases) - 1:
+            return False
+        p = phases[index]
+        if p.steps > 0 and steps_in_phase >= p.steps:
+            return True
+        budget = self.train.max_minutes * 60.0
+        if p.fraction > 0 and budget > 0:
+            return elapsed_s >= budget * sum(q.fraction for q in phases[: index + 1])
+        return False
+
+    def data_for(self, phase: PhaseConfig) -> DataConfig:
+        if not phase.data:
+            return self.data
+        merged = {**dataclasses.asdict(self.data), **phase.data}
+        return from_dict(DataConfig, merged, "phases.data")
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def from_dict(cls, data, where: str = ""):
+    """Build a (nested, frozen) config dataclass from plain YAML/JSON data; unknown keys are errors."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or cls.__name__}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where + '.' if where else ''}{unknown[0]}: unknown key (known: {', '.join(sorted(names))})")
+    kwargs = {}
+    for name, value in data.items():
+        key = f"{where}.{name}" if where else name
+        kwargs[name] = _convert(hints[name], value, key)
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where or cls.__name__}: {exc}") from None
+
+
+def _convert(hint, value, key):
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return from_dict(hint, value, key)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(inner[0], value, key)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(args[0], v, key) for v in value)
+        if len(args) != len(value):
+            raise ConfigError(f"{key}: expected {len(args)} values, got {len(value)}")
+        return tuple(_convert(a, v, key) for a, v in zip(args, value, strict=True))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return int(value)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        try:
+            return float(value)  # YAML reads 1e-4 (no dot) as a string
+        except ValueError:
+            raise ConfigError(f"{key}: expected a number, got {value!r}") from None
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    if hint is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        return dict(value)
+    return value
+
+
+def set_dotted(data: dict, dotted: str, value) -> None:
+    """``set_dotted(d, "train.lr", 1e-4)``: set a nested key, creating mappings on the way."""
+    parts = dotted.split(".")
+    node = data
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"{dotted}: {p} is not a mapping")
+    node[parts[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, object]:
+    """``"train.lr=1e-4"`` -> ("train.lr", 0.0001); the value is read as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"{text!r}: an override is KEY=VALUE, e.g. train.lr=1e-4")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    if isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    return key.strip(), value
+
+
+def load_config_dict(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a run config is a YAML mapping")
+    return data
+
+
+def load_run_config(path: str | Path | None = None, data: dict | None = None,
+                    overrides: dict | None = None) -> RunConfig:
+    """Load a run config from a YAML file and/or a dict; ``overrides`` are dotted keys."""
+    merged: dict = {}
+    if path is not None:
+        merged = load_config_dict(path)
+    if data:
+        merged = _deep_merge(merged, data)
+    for key, value in (overrides or {}).items():
+        set_dotted(merged, key, value)
+    if "stage" not in merged:
+        raise ConfigError("stage: missing (vae, teacher or student)")
+    return from_dict(RunConfig, merged)
+
+
+def _deep_merge(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def bundled_config(name: str) -> Path:
+    """Path of a config shipped in ``models/train/configs`` (``tiny_vae``, ``small_student`` ...)."""
+    path = CONFIG_DIR / (name if name.endswith(".yaml") else f"{name}.yaml")
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
+        raise ConfigError(f"{path}: no such bundled config (known: {known})")
+    return path

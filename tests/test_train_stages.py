@@ -1,0 +1,242 @@
+"""Evidence that each stage trains (tiny configs, CPU): losses fall, resume is exact, DDP
+runs over gloo, the CLI works and names bad input, checkpoints export to bundles."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from models.train.config import CONFIG_DIR  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+STEPS = 30
+
+
+def records(folder: Path, kind: str = "train") -> list[dict]:
+    lines = (folder / "metrics.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["kind"] == kind]
+
+
+def series(folder: Path, key: str) -> list[float]:
+    return [r[key] for r in records(folder) if key in r]
+
+
+def fell(values: list[float], k: int, factor: float) -> bool:
+    """Mean of the last k below ``factor`` times the mean of the first k."""
+    first, last = sum(values[:k]) / k, sum(values[-k:]) / k
+    return last < factor * first
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """vae -> teacher -> student through the recipe, STEPS steps each, logging every step."""
+    from models.recipes.default import main
+
+    out = tmp_path_factory.mktemp("tiny-run")
+    main(["--preset", "tiny", "--out", str(out), "--stages", "vae,teacher,student", "-q",
+          "--max-steps", f"vae={STEPS},teacher={STEPS},student={STEPS}", "--set", "all:train.log_every=1"])
+    return out
+
+
+def test_vae_loss_falls_and_latent_stats_are_saved(run_dir):
+    rec = series(run_dir / "vae", "loss_rec")
+    assert len(rec) == STEPS
+    assert fell(rec, 5, 0.75), rec
+    cfg = json.loads((run_dir / "vae" / "final" / "config.json").read_text())
+    assert cfg["vae"]["scaling_factor"] != 1.0 and cfg["stats"]["std"] > 0
+    from models.train.config import DataConfig
+    from models.train.data import held_out_batch
+    from models.train.vae_stage import load_vae
+
+    vae, _ = load_vae(run_dir / "vae" / "final")
+    batch = held_out_batch(DataConfig(size=(64, 64), eval_world_seed=1), 28, 8, "cpu")
+    z = vae.encode(torch.cat([batch.person, batch.garment, batch.target]))
+    assert z.shape == (24, 16, 8, 8)
+    assert abs(float(z.mean())) < 0.3 and 0.7 < float(z.std()) < 1.3  # scaled latents: ~ N(0, 1) on the data
+
+
+def test_teacher_flow_loss_falls(run_dir):
+    flow = series(run_dir / "teacher", "loss_flow")
+    assert len(flow) == STEPS
+    assert fell(flow, 5, 0.75), flow
+    meta = json.loads((run_dir / "teacher" / "final" / "config.json").read_text())
+    assert meta["teacher"]["kind"] == "dit" and len(meta["vae_sha256"]) == 64
+    from models.train.teachers import load_teacher
+
+    teacher, _ = load_teacher(run_dir / "teacher" / "final")
+    assert not any(p.requires_grad for p in teacher.parameters())
+
+
+def test_student_losses_fall_and_checkpoint_loads(run_dir):
+    folder = run_dir / "student"
+    diff, cons, fake = series(folder, "loss_diff"), series(folder, "loss_cons"), series(folder, "loss_fake")
+    assert len(fake) == STEPS  # the fake score updates every step
+    assert len(diff) == STEPS // 2  # the generator every `ratio` (2) steps
+    assert fell(diff, 4, 0.75), diff
+    assert fell(cons, 4, 0.75), cons
+    assert all(k in records(folder)[0] for k in ("loss_feature", "loss_gan", "loss_disc", "samples_per_s"))
+    from models.checkpoint import load_student
+
+    student, meta = load_student(folder / "final")
+    assert meta["step"] == STEPS and meta["ablation"] == {"distill": True, "tcg": True, "latent_concat": True}
+    assert student.cfg.vae.scaling_factor != 1.0  # the trained VAE's statistics travel with the student
+    grid = records(folder, "sample")[-1]
+    assert (folder / grid["grid"]).is_file() and grid["psnr"] > 5
+    recipe = json.loads((run_dir / "recipe.json").read_text())
+    assert recipe["stages"]["student"]["steps"] == STEPS
+
+
+def _student_cfg(run_dir: Path) -> dict:
+    return {"init.vae": str(run_dir / "vae" / "final"), "init.teacher": str(run_dir / "teacher" / "final"),
+            "data.cache_dir": str(run_dir / "cache"), "train.log_every": 1}
+
+
+def test_resume_continues_bit_for_bit(run_dir, tmp_path):
+    from models.train import train
+
+    cfg = CONFIG_DIR / "tiny_student.yaml"
+    base = _student_cfg(run_dir)
+    train(cfg, tmp_path / "a", overrides={**base, "train.max_steps": 6}, progress=False)
+    train(cfg, tmp_path / "b", overrides={**base, "train.max_steps": 3}, progress=False)
+    train(cfg, tmp_path / "b", overrides={**base, "train.max_steps": 6}, resume=tmp_path / "b", progress=False)
+
+    def losses(folder):
+        return {r["step"]: {k: v for k, v in r.items() if k.startswith(("loss", "grad", "logit", "dmd"))}
+                for r in records(folder)}
+
+    a, b = losses(tmp_path / "a"), losses(tmp_path / "b")
+    assert sorted(b) == [1, 2, 3, 4, 5, 6]
+    for step in (4, 5, 6):
+        assert a[step] == b[step], step
+    from safetensors.torch import load_file
+
+    wa = load_file(str(tmp_path / "a" / "final" / "student.safetensors"))
+    wb = load_file(str(tmp_path / "b" / "final" / "student.safetensors"))
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    sa = load_file(str(tmp_path / "a" / "final" / "train_state.safetensors"))
+    sb = load_file(str(tmp_path / "b" / "final" / "train_state.safetensors"))
+    assert all(torch.equal(sa[k], sb[k]) for k in sa if not k.startswith("rng."))
+
+
+def test_ablation_switches(run_dir, tmp_path):
+    from app.cli import main
+
+    cfg = str(CONFIG_DIR / "tiny_student.yaml")
+    common = ["--vae", str(run_dir / "vae" / "final"), "--max-steps", "2", "-q",
+              "--set", f"data.cache_dir={run_dir / 'cache'}", "--set", "train.log_every=1"]
+    assert main(["train", "student", "--config", cfg, "--out", str(tmp_path / "nd"), "--no-distill", *common]) == 0
+    keys = set().union(*records(tmp_path / "nd"))
+    assert "loss_diff" in keys and "loss_cons" in keys and "loss_feature" not in keys and "loss_fake" not in keys
+    teacher = ["--teacher", str(run_dir / "teacher" / "final")]
+    assert main(["train", "student", "--config", cfg, "--out", str(tmp_path / "nt"), "--no-tcg",
+                 "--set", "student.ratio=1", *teacher, *common]) == 0
+    keys = set().union(*records(tmp_path / "nt"))
+    assert "loss_feature" in keys and "loss_cons" not in keys
+    assert main(["train", "student", "--config", cfg, "--out", str(tmp_path / "nl"), "--no-lc",
+                 "--set", "student.ratio=1", *teacher, *common]) == 0
+    from models.checkpoint import load_student
+
+    student, meta = load_student(tmp_path / "nl" / "final")
+    assert student.cfg.latent_concat is False and meta["ablation"]["latent_concat"] is False
+
+
+def test_cli_trains_a_stage_and_names_bad_input(run_dir, tmp_path, capsys):
+    from app.cli import main
+
+    cfg = str(CONFIG_DIR / "tiny_teacher.yaml")
+    vae = str(run_dir / "vae" / "final")
+    out = tmp_path / "t"
+    common = ["--max-steps", "2", "-q", "--set", f"data.cache_dir={run_dir / 'cache'}"]
+    assert main(["train", "teacher", "--config", cfg, "--vae", vae, "--out", str(out), *common]) == 0
+    assert (out / "final" / "teacher.safetensors").is_file() and (out / "metrics.jsonl").is_file()
+    capsys.readouterr()
+    # the same folder again without --resume would mix two runs
+    assert main(["train", "teacher", "--config", cfg, "--vae", vae, "--out", str(out), *common]) == 2
+    assert "--resume" in capsys.readouterr().err
+    # --resume continues from the final checkpoint
+    assert main(["train", "teacher", "--config", cfg, "--vae", vae, "--out", str(out), "--resume", str(out),
+                 "--max-steps", "3", *common[2:]]) == 0
+    assert json.loads((out / "final" / "train_state.json").read_text())["step"] == 3
+    capsys.readouterr()
+    bad = [
+        (["train", "teacher", "--config", str(tmp_path / "nope.yaml")], "config file not found"),
+        (["train", "vae", "--config", cfg], "is a 'teacher' config"),
+        (["train", "teacher", "--config", cfg, "--vae", str(tmp_path / "novae"), "--out", str(tmp_path / "x")],
+         "not a VAE checkpoint"),
+        (["train", "teacher", "--config", cfg, "--set", "train.nope=1"], "unknown key"),
+        (["train", "teacher", "--config", cfg, "--set", "lr"], "KEY=VALUE"),
+    ]
+    for argv, message in bad:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_two_process_gloo_ddp(run_dir, tmp_path):
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "app.cli", "train", "student", "--config", str(CONFIG_DIR / "tiny_student.yaml"),
+           "--vae", str(run_dir / "vae" / "final"), "--teacher", str(run_dir / "teacher" / "final"),
+           "--max-steps", "4", "--out", str(out), "-q", "--set", "train.batch_size=2",
+           "--set", f"data.cache_dir={run_dir / 'cache'}", "--set", "train.log_every=1"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    state = json.loads((out / "final" / "train_state.json").read_text())
+    assert state["world_size"] == 2 and state["step"] == 4
+    assert state["ranks_in_sync"] is True  # gradients were averaged: both ranks hold the same weights
+    rec = records(out)
+    assert len(rec) == 4 and all(r["samples_per_s"] > 0 for r in rec)
+    from models.checkpoint import load_student
+
+    load_student(out / "final")
+
+
+def test_pack_and_unpack_move_finished_stages(run_dir, tmp_path):
+    from models.checkpoint import load_student
+    from models.recipes.default import pack, unpack
+    from models.train.teachers import load_teacher
+
+    parts = pack(run_dir, tmp_path / "pack", ["vae", "teacher", "student"], [], part_bytes=400_000)
+    assert len(parts) > 1 and all(p.stat().st_size <= 400_000 for p in parts)
+    dest = tmp_path / "restored"
+    unpack(tmp_path / "pack", dest)
+    a, _ = load_student(run_dir / "student" / "final")
+    b, _ = load_student(dest / "student" / "final")
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        torch.testing.assert_close(va, vb, rtol=2e-3, atol=1e-4, msg=k)  # fp16 transport
+    load_teacher(dest / "teacher" / "final")
+    assert (dest / "vae" / "final" / "vae.safetensors").read_bytes() == \
+        (run_dir / "vae" / "final" / "vae.safetensors").read_bytes()  # exact: its digest ties the stages
+
+
+@pytest.mark.slow
+def test_trained_checkpoint_exports_to_an_int8_bundle(run_dir, tmp_path):
+    from app.cli import main
+
+    out = tmp_path / "bundle"
+    assert main(["bundle", "export", "--checkpoint", str(run_dir / "student" / "final"), "--int8",
+                 "--out", str(out), "--calibration-samples", "4", "--parity-samples", "1"]) == 0
+    from engine.bundle import open_bundle
+
+    manifest = open_bundle(out).manifest
+    assert manifest.trained and manifest.provenance["training"]["step"] == STEPS
+
+
+@pytest.mark.slow
+def test_recipe_end_to_end_with_export(tmp_path):
+    from models.recipes.default import main
+
+    out = tmp_path / "r"
+    assert main(["--preset", "tiny", "--out", str(out), "-q", "--max-steps", "3",
+                 "--calibration-samples", "2", "--parity-samples", "1"]) == 0
+    recipe = json.loads((out / "recipe.json").read_text())
+    assert set(recipe["stages"]) == {"vae", "teacher", "student", "student-no-distill", "student-no-tcg"}
+    assert (out / "bundle" / "manifest.json").is_file()
