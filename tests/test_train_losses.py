@@ -119,7 +119,7 @@ def test_ema_update_follows_its_formula_and_applied_restores():
 
 
 def test_image_metrics_basics():
-    from models.train.visual import garment_colour_error, psnr, ssim
+    from models.eval.metrics import garment_colour_error, psnr, ssim
 
     x = torch.rand(2, 3, 32, 24) * 2 - 1
     assert torch.isinf(psnr(x, x)).all() or (psnr(x, x) > 90).all()

@@ -12,7 +12,7 @@ import sys
 
 from engine.errors import VtonError
 
-COMMAND_MODULES = ("tryon", "bundle", "info", "data", "train")
+COMMAND_MODULES = ("tryon", "bundle", "info", "data", "train", "eval")
 
 
 def build_parser() -> argparse.ArgumentParser:

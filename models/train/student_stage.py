@@ -43,6 +43,7 @@ import torch
 from engine.errors import InputError
 
 from ..checkpoint import save_student
+from ..eval.metrics import image_metrics, psnr
 from ..nets import build_student, get_config
 from ..sampler import TorchSampler, add_noise
 from .config import ConfigError
@@ -64,7 +65,6 @@ from .teachers import Cond, check_teacher_path, file_digest, load_teacher
 from .trainer import Stage, StepRandom
 from .vae_stage import WEIGHTS as VAE_WEIGHTS
 from .vae_stage import check_vae_folder, encode_batch, load_vae
-from .visual import image_metrics, psnr
 
 
 class StudentStage(Stage):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from ..eval.metrics import image_metrics
 from ..nets import get_config
 from ..sampler import TorchSampler, add_noise
 from .config import ConfigError
@@ -26,7 +27,6 @@ from .teachers import Cond, DiTTeacher, file_digest, save_dit_teacher
 from .trainer import Stage, StepRandom
 from .vae_stage import WEIGHTS as VAE_WEIGHTS
 from .vae_stage import check_vae_folder, encode_batch, load_vae
-from .visual import image_metrics
 
 
 def require(path: Path | None, what: str, hint: str) -> Path:

@@ -27,13 +27,13 @@ from torch import nn
 
 from engine.errors import InputError
 
+from ..eval.metrics import image_metrics
 from ..nets import LightVAE, VAEConfig, get_config
 from .config import from_dict
 from .data import Batch, make_world, render_item, source_size
 from .ema import EMA
 from .losses import edge_loss, gan_discriminator_loss, gan_generator_loss, multiscale_l1
 from .trainer import Stage, StepRandom
-from .visual import image_metrics
 
 WEIGHTS = "vae.safetensors"
 CONFIG = "config.json"

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, trivial baselines and the quality report of bundles on held-out data."""
