@@ -32,14 +32,21 @@ def run(args) -> int:
     from engine.errors import InputError
     from engine.images import save_image
     from engine.pipeline import TryOnPipeline
-    from models.eval.quality import TEST_SEED, baseline_images, comparison_grid, run_bundle, score, test_set
+    from models.eval.quality import (
+        TEST_SEED,
+        baseline_images,
+        comparison_grid,
+        held_out_samples,
+        run_bundle,
+        score,
+    )
 
     if not args.bundles and not args.baselines:
         raise InputError("vton eval", "give at least one bundle, or --baselines")
     bundles = [open_bundle(b) for b in args.bundles]
     size = args.size or (bundles[0].manifest.default_size if bundles else (512, 384))
     seed = TEST_SEED if args.seed is None else args.seed
-    samples = test_set(args.n, size, seed)
+    samples = held_out_samples(args.n, size, seed)
     rows: dict[str, dict] = {}
     grid_images = None
     for bundle in bundles:

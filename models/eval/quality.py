@@ -27,7 +27,7 @@ from .metrics import garment_colour_error, psnr, ssim
 TEST_SEED = 40_000
 
 
-def test_set(n: int, size: tuple[int, int], seed: int = TEST_SEED) -> list[TryOnSample]:
+def held_out_samples(n: int, size: tuple[int, int], seed: int = TEST_SEED) -> list[TryOnSample]:
     from ..data.synthetic import SyntheticWorld
 
     world = SyntheticWorld(seed=seed, size=tuple(size))

@@ -1,0 +1,51 @@
+"""The quality report's scoring and baselines (issue 6)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from app.cli import main
+from models.eval.baselines import identity, paste
+from models.eval.quality import comparison_grid, held_out_samples, score
+
+
+@pytest.fixture(scope="module")
+def samples():
+    return held_out_samples(4, (128, 96))
+
+
+def test_ground_truth_scores_perfectly(samples):
+    s = score([x.target for x in samples], samples).summary()
+    assert s["ssim"] == pytest.approx(1.0) and s["garment_colour_error"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_baselines_are_worse_than_ground_truth(samples):
+    ident = score([identity(x) for x in samples], samples).summary()
+    assert ident["ssim"] < 0.999 and ident["garment_colour_error"] > 1.0
+
+
+def test_paste_changes_only_the_worn_garments_box(samples):
+    for s in samples:
+        out = paste(s)
+        ys, xs = np.nonzero(s.person_mask)
+        outside = np.ones(s.person_mask.shape, bool)
+        outside[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] = False
+        assert np.array_equal(out[outside], s.person[outside])
+        assert not np.array_equal(out, s.person)
+
+
+def test_comparison_grid_has_four_columns(samples):
+    g = comparison_grid(samples, [x.person for x in samples], rows=2, tile_height=64)
+    assert g.shape[0] == 2 * (64 + 4) and g.shape[2] == 3
+
+
+def test_vton_eval_scores_a_bundle_and_baselines(tiny_bundle, tmp_path, capsys):
+    out = tmp_path / "scores.json"
+    assert main(["eval", str(tiny_bundle), "--n", "2", "--baselines", "--json", str(out),
+                 "--grid", str(tmp_path / "grid.png")]) == 0
+    data = json.loads(out.read_text())
+    assert set(data["results"]) == {"tiny-int8", "baseline: identity", "baseline: paste"}
+    assert (tmp_path / "grid.png").is_file()
