@@ -125,6 +125,25 @@ def test_resume_continues_bit_for_bit(run_dir, tmp_path):
     assert all(torch.equal(sa[k], sb[k]) for k in sa if not k.startswith("rng."))
 
 
+def test_resume_continues_the_time_budget(run_dir, tmp_path):
+    """A resumed time-budgeted run spends what is left of its budget, not a fresh one."""
+    import json
+
+    from models.train import train
+
+    cfg = CONFIG_DIR / "tiny_vae.yaml"
+    over = {"data.cache_dir": str(run_dir / "cache"), "train.log_every": 1}
+    train(cfg, tmp_path / "r", overrides={**over, "train.max_steps": 2}, progress=False)
+    state = tmp_path / "r" / "final" / "train_state.json"
+    info = json.loads(state.read_text())
+    info["elapsed_s"] = 3600.0  # an hour already spent
+    state.write_text(json.dumps(info))
+    train(cfg, tmp_path / "r", overrides={**over, "train.max_steps": 0, "train.max_minutes": 1.0, "phases": []},
+          resume=tmp_path / "r", progress=False)
+    after = json.loads(state.read_text())
+    assert after["step"] <= info["step"] + 1  # the 1-minute budget was already spent
+
+
 def test_ablation_switches(run_dir, tmp_path):
     from app.cli import main
 

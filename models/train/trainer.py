@@ -308,7 +308,7 @@ class Trainer:
         stop = False
         while not stop and (total <= 0 or step < total):
             i = len(phase_starts) - 1
-            now_s = time.perf_counter() - t_start
+            now_s = elapsed_before + time.perf_counter() - t_start  # a resumed run continues its budget
             ends = run.phase_ends(i, step - phase_starts[i], now_s)
             if phases[i].fraction > 0:
                 ends = any_rank(ends, info, device)  # clocks differ: rank 0's word holds for all
@@ -389,7 +389,7 @@ class Trainer:
             if evals_due and t.eval_samples > 0 and any_rank(elapsed_now >= evals_due[0] * 60.0, info, device):
                 self.write_eval(stage, data_cfg, device, step, minutes=evals_due.pop(0))
             if budget > 0:
-                stop = any_rank(time.perf_counter() - t_start >= budget, info, device)
+                stop = any_rank(elapsed_before + time.perf_counter() - t_start >= budget, info, device)
         if bar is not None:
             bar.close()
         loader_it = None
