@@ -4,7 +4,7 @@ from .garments import GARMENT_KINDS, Garment, random_garment
 from .people import Person, random_person
 from .render import PersonScene, render_flat
 from .textures import TEXTURE_KINDS, TextureSpec
-from .world import SampleSpec, SyntheticWorld, render_sample
+from .world import SampleSpec, SyntheticWorld, render_sample, tune_allocator
 
 __all__ = [
     "GARMENT_KINDS",
@@ -19,4 +19,5 @@ __all__ = [
     "random_person",
     "render_flat",
     "render_sample",
+    "tune_allocator",
 ]

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import ProfileLUT, catmull_rom, unit
+from .geometry import ProfileLUT, catmull_rom, clip, lin, linspace, unit
 from .people import Body, torso_profile
-from .textures import TextureSpec, random_texture
+from .textures import TextureSpec, cdf, choice_p, random_texture
 
 GARMENT_KINDS = {
     "upper": ("tshirt", "longsleeve", "tank"),
@@ -22,6 +22,7 @@ GARMENT_KINDS = {
     "dress": ("tee_dress", "sleeveless", "slip"),
 }
 NECKLINES = ("crew", "v", "scoop")
+_NECK_CDF = cdf((0.55, 0.2, 0.25))
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def random_garment(
     elif kind not in kinds:
         raise ValueError(f"{kind!r} is not a {category} garment; use one of {kinds}")
     tex = random_texture(rng, category, fabric)
-    neck = NECKLINES[int(rng.choice(3, p=(0.55, 0.2, 0.25)))]
+    neck = NECKLINES[choice_p(rng, _NECK_CDF)]
     sleeve = {
         "tshirt": rng.uniform(0.14, 0.3), "longsleeve": rng.uniform(0.9, 1.0), "tank": 0.0,
         "tee_dress": rng.uniform(0.12, 0.25), "sleeveless": 0.0, "slip": 0.0,
@@ -88,9 +89,9 @@ def random_garment(
     trim = None
     if rng.random() < 0.35:
         base = np.asarray(tex.colors[0], dtype=np.float64)
-        trim = tuple(int(v) for v in np.clip(base * rng.uniform(0.5, 0.8) if rng.random() < 0.6 else 240 - base * 0.2, 0, 255))
+        trim = tuple(int(v) for v in clip(base * rng.uniform(0.5, 0.8) if rng.random() < 0.6 else 240 - base * 0.2, 0, 255))
     folds = _folds(rng, category, kind)
-    bg = tuple(int(v) for v in np.clip(np.array([242, 242, 240]) + rng.normal(0, 6, 3), 215, 255))
+    bg = tuple(int(v) for v in clip(np.array([242, 242, 240]) + rng.normal(0, 6, 3), 215, 255))
     return Garment(
         category=category, kind=kind, texture=tex, neck=neck, neck_depth=float(rng.uniform(0, 1)),
         sleeve=float(sleeve), length=float(length), ease=float(ease), flare=float(flare), trim=trim,
@@ -193,11 +194,11 @@ def _neckline(g: Garment, nw: float, depth_unit: float, cx: float, y: float, n: 
     depth = depth_unit * (lo + (hi - lo) * g.neck_depth)
     if g.kind == "slip":
         depth = max(depth, 0.35 * depth_unit)
-    t = np.linspace(-1, 1, n)
+    t = lin(-1, 1, n)
     if g.neck == "v":
         dy = depth * (1 - np.abs(t))
     else:
-        dy = depth * np.sqrt(np.clip(1 - t * t, 0, 1))
+        dy = depth * np.sqrt(clip(1 - t * t, 0, 1))
     return np.stack([cx + nw * t, y + dy], axis=1)
 
 
@@ -209,12 +210,12 @@ def _tube(p0, p1, r0: float, r1: float, cap0: bool = True, cap1: bool = False, n
     nrm = np.array([-d[1], d[0]])
     base = np.arctan2(d[1], d[0])
     if cap1:
-        t = base + np.linspace(-np.pi / 2, np.pi / 2, n)
+        t = base + lin(-np.pi / 2, np.pi / 2, n)
         end = p1 + r1 * np.stack([np.cos(t), np.sin(t)], axis=1)
     else:
         end = np.stack([p1 - nrm * r1, p1 + nrm * r1])
     if cap0:
-        t = base + np.linspace(np.pi / 2, 3 * np.pi / 2, n)
+        t = base + lin(np.pi / 2, 3 * np.pi / 2, n)
         start = p0 + r0 * np.stack([np.cos(t), np.sin(t)], axis=1)
     else:
         start = np.stack([p0 + nrm * r0, p0 - nrm * r0])
@@ -307,7 +308,7 @@ def _worn_top(g: Garment, body: Body, frame: Frame) -> GarmentShape:
         sides.append(_contour(pts))
     left, right = sides
     # the hem bows slightly towards the viewer (a cylinder seen from the front)
-    t = np.linspace(-1, 1, 9)
+    t = lin(-1, 1, 9)
     hem_x = left[-1, 0] + (right[-1, 0] - left[-1, 0]) * (t + 1) / 2
     hem_line = np.stack([hem_x, hem + 0.008 * P * (1 - t * t)], axis=1)
     neck = _neckline(g, nw, 0.11 * P, c, neck_y)
@@ -339,7 +340,7 @@ def _sleeve_v(g: Garment) -> tuple[float, float]:
 def _profile(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y0 = max(left[0, 1], right[0, 1])
     y1 = min(left[-1, 1], right[-1, 1])
-    ys = np.linspace(y0, y1, 48)
+    ys = linspace(y0, y1, 48)
     xl = np.interp(ys, left[:, 1], left[:, 0])
     xr = np.interp(ys, right[:, 1], right[:, 0])
     return ys, xl, xr
@@ -363,7 +364,7 @@ def _worn_lower(g: Garment, body: Body, frame: Frame) -> GarmentShape:
     left, right = sides
     legs: list[Sleeve] = []
     if g.kind == "skirt":
-        t = np.linspace(-1, 1, 9)
+        t = lin(-1, 1, 9)
         hem = left[-1, 1]
         hem_x = left[-1, 0] + (right[-1, 0] - left[-1, 0]) * (t + 1) / 2
         hem_line = np.stack([hem_x, hem + 0.01 * P * (1 - t * t)], axis=1)
@@ -457,7 +458,7 @@ def _flat_top(g: Garment, H: int, W: int) -> GarmentShape:
             pts.append((sign * hem_hw * u, length * u))
         sides.append(_contour(pts))
     left, right = sides
-    t = np.linspace(-1, 1, 9)
+    t = lin(-1, 1, 9)
     hem_x = left[-1, 0] + (right[-1, 0] - left[-1, 0]) * (t + 1) / 2
     hem_line = np.stack([hem_x, length * u + 0.012 * u * (1 - t * t) * (2.5 if dress else 1)], axis=1)
     neck = _neckline(g, nw, 0.28 * u, 0.0, neck_y)
@@ -511,7 +512,7 @@ def _flat_lower(g: Garment, H: int, W: int) -> GarmentShape:
     left, right = sides
     legs = []
     if g.kind == "skirt":
-        t = np.linspace(-1, 1, 9)
+        t = lin(-1, 1, 9)
         hem_x = left[-1, 0] + (right[-1, 0] - left[-1, 0]) * (t + 1) / 2
         hem_line = np.stack([hem_x, length * u + 0.02 * u * (1 - t * t)], axis=1)
         main = [np.concatenate([left, hem_line[1:-1], right[::-1]], axis=0)]

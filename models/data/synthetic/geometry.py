@@ -7,11 +7,17 @@ which gives anti-aliased coverage in C instead of per-pixel Python.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+try:  # the clip ufunc itself: np.clip reaches it through two Python-level wrappers
+    from numpy._core.umath import clip
+except ImportError:  # numpy < 2
+    from numpy.core.umath import clip
 
 
 class Box(NamedTuple):
@@ -27,34 +33,170 @@ class Box(NamedTuple):
         return self.y1 - self.y0, self.x1 - self.x0
 
     def grid(self) -> tuple[np.ndarray, np.ndarray]:
-        """Pixel-centre coordinates (X, Y) as float32 arrays broadcastable to ``shape``."""
-        xs = np.arange(self.x0, self.x1, dtype=np.float32) + 0.5
-        ys = np.arange(self.y0, self.y1, dtype=np.float32) + 0.5
-        return xs[None, :], ys[:, None]
+        """Pixel-centre coordinates (X, Y) as float32 arrays broadcastable to ``shape``
+        (read-only views of one shared array)."""
+        c = _pixel_centres(max(self.x1, self.y1))
+        return c[None, self.x0 : self.x1], c[self.y0 : self.y1, None]
+
+
+_centres = np.zeros(0, np.float32)
+
+
+def _pixel_centres(n: int) -> np.ndarray:
+    """``np.arange(n, dtype=float32) + 0.5`` (at least), computed once and shared."""
+    global _centres
+    if len(_centres) < n:
+        c = np.arange(max(n, 2048), dtype=np.float32) + np.float32(0.5)
+        c.flags.writeable = False
+        _centres = c
+    return _centres
 
 
 def bbox(polys: list[np.ndarray], size: tuple[int, int], pad: float = 1.0) -> Box | None:
     """The clipped integer box around ``polys``; None when it lies outside the image."""
-    pts = np.concatenate(polys, axis=0)
+    return _points_box(np.concatenate(polys, axis=0) if len(polys) > 1 else polys[0], size, pad)
+
+
+def _points_box(pts: np.ndarray, size: tuple[int, int], pad: float) -> Box | None:
+    lo = np.minimum.reduce(pts, axis=0)  # the ufuncs' reduce directly: no Python wrappers
+    hi = np.maximum.reduce(pts, axis=0)
     H, W = size
-    x0 = max(int(np.floor(pts[:, 0].min() - pad)), 0)
-    x1 = min(int(np.ceil(pts[:, 0].max() + pad)), W)
-    y0 = max(int(np.floor(pts[:, 1].min() - pad)), 0)
-    y1 = min(int(np.ceil(pts[:, 1].max() + pad)), H)
+    x0 = max(math.floor(lo[0] - pad), 0)
+    x1 = min(math.ceil(hi[0] + pad), W)
+    y0 = max(math.floor(lo[1] - pad), 0)
+    y1 = min(math.ceil(hi[1] + pad), H)
     if x1 - x0 < 1 or y1 - y0 < 1:
         return None
     return Box(y0, y1, x0, x1)
 
 
+_INV255 = np.float32(1.0 / 255.0)
+
+
+def _public_drawer(buf: np.ndarray):
+    """``fill(xy, ink)`` drawing polygons straight into the uint8 array ``buf`` (public PIL API)."""
+    h, w = buf.shape
+    img = Image.frombuffer("L", (w, h), buf, "raw", "L", 0, 1)
+    img.readonly = 0  # frombuffer maps ``buf``; drawing must not copy it
+    draw = ImageDraw.Draw(img)
+    return lambda xy, ink: draw.polygon(xy, fill=ink)
+
+
+def _core_drawer(buf: np.ndarray):
+    """The same through Pillow's C core, without the Python wrappers (checked at import)."""
+    h, w = buf.shape
+    draw = Image.core.draw(Image.core.map_buffer(buf, (w, h), "raw", 0, ("L", 0, 1)), 0)
+    return lambda xy, ink: draw.draw_polygon(xy, ink, 1)
+
+
+def _polygon_xy(p: np.ndarray, off: np.ndarray, ss: int) -> np.ndarray:
+    """Vertices for PIL, flattened: PIL truncates them to int, so they are passed already
+    truncated, as float32 (exact for these magnitudes), which PIL reads without a list."""
+    return np.trunc((p - off) * ss).astype(np.float32).ravel()
+
+
+def _pick_drawer():
+    rng = np.random.default_rng(0)
+    try:
+        for _ in range(8):
+            pts = rng.uniform(-9.0, 41.0, (9, 2))
+            off = np.array([1.5, 2.0])
+            ref = Image.new("L", (64, 48), 0)
+            ImageDraw.Draw(ref).polygon(((pts - off) * 2).ravel().tolist(), fill=1)
+            outs = []
+            for make in (_core_drawer, _public_drawer):
+                buf = np.zeros((48, 64), np.uint8)
+                make(buf)(_polygon_xy(pts, off, 2), 1)
+                outs.append(buf.tobytes())
+            if not outs[0] == outs[1] == ref.tobytes():
+                return _public_drawer
+        return _core_drawer
+    except Exception:  # a Pillow without these internals
+        return _public_drawer
+
+
+_drawer = _pick_drawer()
+
+
+def _subsamples(polys: list[np.ndarray], box: Box, ss: int, pts: np.ndarray | None = None) -> np.ndarray:
+    """The polygons filled at ``ss``× into a uint8 buffer (h·ss, w·ss): ink 1, or 255 at 1×.
+    ``pts`` is ``np.concatenate(polys)`` when the caller has it."""
+    h, w = box.shape
+    buf = np.zeros((h * ss, w * ss), np.uint8)
+    fill = _drawer(buf)
+    if pts is None:
+        pts = np.concatenate(polys, axis=0) if len(polys) > 1 else polys[0]
+    q = pts - np.array([box.x0, box.y0], dtype=np.float64)
+    q *= ss
+    q = np.trunc(q, out=q).astype(np.float32)
+    ink = 255 if ss == 1 else 1
+    k = 0
+    for p in polys:
+        n = len(p)
+        fill(q[k : k + n].ravel(), ink)
+        k += n
+    return buf
+
+
+def _coverage(buf: np.ndarray, ss: int) -> np.ndarray:
+    """Coverage per pixel from ``_subsamples``: Pillow's ``reduce`` rounding, then / 255."""
+    if ss == 1:
+        return np.multiply(buf, _INV255, dtype=np.float32)
+    if ss == 2:  # two columns per uint16; each byte lane holds at most 2
+        r = buf.view(np.uint16)
+        r = r[0::2] + r[1::2]
+        r *= 0x0101  # the high byte becomes the sum of both lanes
+        r >>= 8
+    else:  # four columns per uint32; each byte lane holds at most 4
+        r = buf.view(np.uint32)
+        r = r[0::4] + r[1::4] + r[2::4] + r[3::4]
+        r *= 0x01010101  # the top byte becomes the sum of the four lanes (<= 16)
+        r >>= 24
+    r *= 255
+    r += ss * ss // 2
+    r >>= 2 if ss == 2 else 4
+    a = r.astype(np.float32)
+    a *= _INV255
+    return a
+
+
 def raster(polys: list[np.ndarray], box: Box, ss: int = 2) -> np.ndarray:
-    """Coverage (float32 in [0, 1], shape ``box.shape``) of the union of ``polys``."""
+    """Coverage (float32 in [0, 1], shape ``box.shape``) of the union of ``polys``.
+
+    Equal to filling the polygons at ``ss``× in a PIL "L" image, ``Image.reduce(ss)`` and
+    scaling by 1/255, but the subsamples are drawn straight into a numpy buffer (ink 1)
+    and counted with packed integer adds, then mapped through Pillow's rounding
+    ``(255 * count + ss * ss / 2) >> log2(ss * ss)``: no image copies or conversions.
+    """
+    if ss not in (1, 2, 4):
+        return _raster_pil(polys, box, ss)
+    return _coverage(_subsamples(polys, box, ss), ss)
+
+
+def layer_coverage(
+    polys: list[np.ndarray], size: tuple[int, int], ss: int, pad: float = 1.0, as_uint8: bool = False
+) -> tuple[Box, np.ndarray] | None:
+    """``bbox`` and ``raster`` in one go (the points are gathered once); None outside the
+    image. With ``as_uint8`` (1× only) the coverage is the 0/255 uint8 mask itself."""
+    pts = np.concatenate(polys, axis=0) if len(polys) > 1 else polys[0]
+    box = _points_box(pts, size, pad)
+    if box is None:
+        return None
+    if ss not in (1, 2, 4):
+        return box, _raster_pil(polys, box, ss)
+    buf = _subsamples(polys, box, ss, pts)
+    if as_uint8 and ss == 1:
+        return box, buf
+    return box, _coverage(buf, ss)
+
+
+def _raster_pil(polys: list[np.ndarray], box: Box, ss: int) -> np.ndarray:
     h, w = box.shape
     img = Image.new("L", (w * ss, h * ss), 0)
     draw = ImageDraw.Draw(img)
     off = np.array([box.x0, box.y0], dtype=np.float64)
     for p in polys:
-        q = (p - off) * ss
-        draw.polygon(q.ravel().tolist(), fill=255)
+        draw.polygon(((p - off) * ss).ravel().tolist(), fill=255)
     if ss > 1:
         img = img.reduce(ss)
     return np.asarray(img, dtype=np.float32) * (1.0 / 255.0)
@@ -77,6 +219,35 @@ def raster_rgba(items: list[tuple[list[np.ndarray], tuple[int, int, int, int]]],
         img = img.reduce(ss)
     arr = np.asarray(img, dtype=np.float32) * np.float32(1.0 / 255.0)
     return np.ascontiguousarray(arr[:, :, :3].transpose(2, 0, 1)), np.ascontiguousarray(arr[:, :, 3])
+
+
+@lru_cache(maxsize=256)
+def lin(start: float, stop: float, num: int, endpoint: bool = True) -> np.ndarray:
+    """``np.linspace(start, stop, num, endpoint=endpoint)`` for constant arguments, computed
+    once (read-only)."""
+    t = np.linspace(start, stop, num, endpoint=endpoint)
+    t.flags.writeable = False
+    return t
+
+
+@lru_cache(maxsize=64)
+def _arange64(num: int) -> np.ndarray:
+    t = np.arange(num, dtype=np.float64)
+    t.flags.writeable = False
+    return t
+
+
+def linspace(start: float, stop: float, num: int) -> np.ndarray:
+    """``np.linspace(start, stop, num)`` (float64, endpoint included) with numpy's own
+    arithmetic — ``arange * step + start``, the last value set to ``stop`` — minus its
+    argument handling."""
+    step = (np.float64(stop) - np.float64(start)) / (num - 1) if num > 1 else 0.0
+    if num < 2 or step == 0 or not math.isfinite(step):
+        return np.linspace(start, stop, num)
+    y = _arange64(num) * step
+    y += start
+    y[-1] = stop
+    return y
 
 
 def rot(angle: float) -> np.ndarray:
@@ -123,6 +294,12 @@ def _cr_basis(per_seg: int) -> np.ndarray:
     return 0.5 * np.stack([-t + 2 * t2 - t3, 2 - 5 * t2 + 3 * t3, t + 4 * t2 - 3 * t3, -t2 + t3], axis=1)
 
 
+@lru_cache(maxsize=64)
+def _cr_index(nseg: int) -> np.ndarray:
+    """(nseg, 4) indices of each segment's control points."""
+    return np.arange(nseg)[:, None] + np.arange(4)[None, :]
+
+
 def catmull_rom(points: np.ndarray, per_seg: int = 5, closed: bool = False) -> np.ndarray:
     """A smooth curve through ``points`` (k, 2) with ``per_seg`` samples per segment."""
     p = np.asarray(points, dtype=np.float64)
@@ -134,8 +311,7 @@ def catmull_rom(points: np.ndarray, per_seg: int = 5, closed: bool = False) -> n
     else:
         ext = np.concatenate([2 * p[:1] - p[1:2], p, 2 * p[-1:] - p[-2:-1]], axis=0)
         nseg = len(p) - 1
-    idx = np.arange(nseg)[:, None] + np.arange(4)[None, :]  # (nseg, 4) control points per segment
-    ctrl = ext[idx]  # (nseg, 4, 2)
+    ctrl = ext[_cr_index(nseg)]  # (nseg, 4, 2)
     out = np.einsum("tk,skd->std", _cr_basis(per_seg), ctrl).reshape(-1, 2)
     if not closed:
         out = np.concatenate([out, p[-1:]], axis=0)
@@ -149,7 +325,7 @@ def seg_coords(X: np.ndarray, Y: np.ndarray, p0, p1) -> tuple[np.ndarray, np.nda
     length2 = max(dx * dx + dy * dy, 1e-9)
     rx = X - np.float32(p0[0])
     ry = Y - np.float32(p0[1])
-    t = np.clip((rx * dx + ry * dy) * np.float32(1.0 / length2), 0.0, 1.0)
+    t = clip((rx * dx + ry * dy) * np.float32(1.0 / length2), 0.0, 1.0)
     inv = np.float32(1.0 / np.sqrt(length2))
     d = (ry * dx - rx * dy) * inv
     return t, d
@@ -166,10 +342,11 @@ class ProfileLUT:
         width = np.maximum(np.interp(yy, ys, xr).astype(np.float32) - self.left, np.float32(1.0))
         self.inv_width = (np.float32(1.0) / width).astype(np.float32)
         self.half = (width * np.float32(0.5)).astype(np.float32)
+        self.inv_width2 = self.inv_width * np.float32(2)  # gathered, the same as inv_width[i] * 2
         self.n = n
 
     def rows(self, ly: np.ndarray) -> np.ndarray:
-        return np.clip(ly - np.float32(self.y0), np.float32(0.0), np.float32(self.n - 1)).astype(np.intp)
+        return clip(ly - np.float32(self.y0), np.float32(0.0), np.float32(self.n - 1)).astype(np.intp)
 
     def across(self, lx: np.ndarray, ly: np.ndarray) -> np.ndarray:
         """Position across the outline at each pixel: 0 at the left edge, 1 at the right."""

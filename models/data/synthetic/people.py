@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .textures import jitter
+from .textures import cdf, choice_p, jitter
 
 # Skin tones from very light to very deep (sRGB).
 SKIN_TONES = (
@@ -26,6 +26,9 @@ HAIR_COLOURS = (
 HAIR_STYLES = ("short", "bob", "long", "bun", "buzz", "curly")
 ARM_POSES = ("down", "out", "hip", "front")
 BACKGROUNDS = ("flat", "gradient", "studio", "room", "plaster")
+_BG_CDF = cdf((0.2, 0.22, 0.2, 0.26, 0.12))
+_HAIR_CDF = cdf((0.22, 0.18, 0.3, 0.12, 0.1, 0.08))
+_POSE_CDF = cdf((0.42, 0.24, 0.2, 0.14))
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class Person:
 
 
 def _background(rng: np.random.Generator) -> Background:
-    kind = BACKGROUNDS[int(rng.choice(len(BACKGROUNDS), p=(0.2, 0.22, 0.2, 0.26, 0.12)))]
+    kind = BACKGROUNDS[choice_p(rng, _BG_CDF)]
     light = tuple(int(v) for v in rng.integers(150, 250, 3))
     base = jitter(rng, light, 12)
     other = jitter(rng, base, 35)
@@ -106,13 +109,13 @@ def random_person(rng: np.random.Generator) -> Person:
     skin = np.add(np.multiply(SKIN_TONES[i], 1 - f), np.multiply(SKIN_TONES[min(i + 1, len(SKIN_TONES) - 1)], f))
     skin = jitter(rng, skin, 6)
     hair = jitter(rng, HAIR_COLOURS[int(rng.integers(len(HAIR_COLOURS)))], 10)
-    style = HAIR_STYLES[int(rng.choice(len(HAIR_STYLES), p=(0.22, 0.18, 0.3, 0.12, 0.1, 0.08)))]
+    style = HAIR_STYLES[choice_p(rng, _HAIR_CDF)]
     lip = jitter(rng, np.multiply(skin, (0.78, 0.55, 0.55)) + (30, 0, 5), 8)
     shoes = jitter(rng, [(30, 30, 30), (240, 240, 240), (110, 70, 40), (60, 60, 80)][int(rng.integers(4))], 10)
     p = rng.random()
     poses = []
     for _ in range(2):
-        poses.append(ARM_POSES[int(rng.choice(4, p=(0.42, 0.24, 0.2, 0.14)))])
+        poses.append(ARM_POSES[choice_p(rng, _POSE_CDF)])
     if poses[0] == poses[1] == "front" and p < 0.7:
         poses[1] = "down"
     a0, e0 = _arm(rng, poses[0])
