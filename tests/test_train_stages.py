@@ -144,6 +144,16 @@ def test_resume_continues_the_time_budget(run_dir, tmp_path):
     assert after["step"] <= info["step"] + 1  # the 1-minute budget was already spent
 
 
+def test_regression_warm_up_comes_before_distillation(run_dir, tmp_path):
+    from models.train import train
+
+    over = {**_student_cfg(run_dir), "train.max_steps": 5, "student.regression_steps": 3, "student.ratio": 1}
+    train(CONFIG_DIR / "tiny_student.yaml", tmp_path / "w", overrides=over, progress=False)
+    recs = {r["step"]: r for r in records(tmp_path / "w")}
+    assert all("loss_fake" not in recs[s] and "loss_feature" not in recs[s] for s in (1, 2, 3))
+    assert all("loss_fake" in recs[s] and "loss_feature" in recs[s] for s in (4, 5))
+
+
 def test_ablation_switches(run_dir, tmp_path):
     from app.cli import main
 

@@ -137,6 +137,10 @@ class StudentStageConfig:
     lambda_gan: float = 5e-3  # lambda3
     garment_diff: bool = False  # also give GarmentNet L_diff + lambda3 L_GAN (not the paper's loss)
     ratio: int = 5  # generator update every `ratio` steps; fake score every step (DMD2: 5-10)
+    # Steps of plain regression (L_diff + L_cons, generator every step, no fake score) before
+    # FGA starts. DMD2 starts its generator from the teacher; ours starts from scratch, and a
+    # random generator's outputs give the fake score nothing useful to learn from.
+    regression_steps: int = 0
     fake_lr: float | None = None  # default: train.lr
     gan_head_channels: int = 64
     critic_gan_weight: float = 1e-2  # weight of the discriminator loss in the fake-score update

@@ -26,6 +26,9 @@ The generator's input at sampler step ``k`` (k uniform) is DMD2's backward simul
 ``k`` student steps from pure noise without gradient, re-noising as the sampler does —
 with probability ``backsim_prob``, else the forward-noised ground truth.
 
+Warm-up: the first ``regression_steps`` steps train with L_diff + L_cons only (generator
+every step); FGA takes over afterwards.
+
 Ablations: ``distill: false`` (L_diff + L_cons only), ``tcg: false`` (l2 = 0),
 ``latent_concat: false`` (no LC; the student's x covers the person only).
 
@@ -188,7 +191,7 @@ class StudentStage(Stage):
         cond = Cond(z_p, z_g, batch.category)
         b = z_p.shape[0]
         logs: dict[str, torch.Tensor] = {}
-        distill = self.fake is not None
+        distill = self.fake is not None and step >= c.regression_steps
         fake_input = None
 
         if not distill or step % max(1, c.ratio) == 0:  # generator turn
