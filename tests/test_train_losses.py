@@ -129,3 +129,28 @@ def test_image_metrics_basics():
     mask = torch.zeros(2, 1, 32, 24)
     mask[:, :, 8:20, 6:18] = 1
     assert garment_colour_error(x, x, mask).abs().max() < 1e-4
+
+
+def test_region_weights_cover_both_garments_on_the_latent_grid_dilated():
+    masks = torch.zeros(1, 2, 32, 24)
+    masks[0, 0, 8:16, 8:16] = 1  # new garment: latent rows/cols 1..1 at factor 8
+    masks[0, 1, 24:32, 0:8] = 1  # old garment: latent (3, 0)
+    w = losses.region_weights(masks, (4, 3), weight=4.0, dilate=0)
+    expect = torch.ones(1, 1, 4, 3)
+    expect[0, 0, 1, 1] = 5.0
+    expect[0, 0, 3, 0] = 5.0
+    torch.testing.assert_close(w, expect)
+    dilated = losses.region_weights(masks, (4, 3), weight=4.0, dilate=1)
+    assert dilated[0, 0, 0, 0] == 5.0 and dilated[0, 0, 2, 1] == 5.0  # neighbours of (1, 1) / (3, 0)
+
+
+def test_weighted_x0_loss_is_a_normalised_weighted_mse():
+    g = torch.Generator().manual_seed(1)
+    pred, target = torch.randn(2, 4, 5, 3, generator=g), torch.randn(2, 4, 5, 3, generator=g)
+    ones = torch.ones(2, 1, 5, 3)
+    torch.testing.assert_close(losses.weighted_x0_loss(pred, target, ones), losses.x0_loss(pred, target))
+    w = ones.clone()
+    w[:, :, 0, 0] = 3.0
+    sq = (pred - target) ** 2
+    expect = (sq.sum() + 2 * sq[:, :, 0, 0].sum()) / (4 * (2 * 15 + 2 * 2))
+    torch.testing.assert_close(losses.weighted_x0_loss(pred, target, w), expect)

@@ -147,7 +147,8 @@ def test_resume_continues_the_time_budget(run_dir, tmp_path):
 def test_regression_warm_up_comes_before_distillation(run_dir, tmp_path):
     from models.train import train
 
-    over = {**_student_cfg(run_dir), "train.max_steps": 5, "student.regression_steps": 3, "student.ratio": 1}
+    over = {**_student_cfg(run_dir), "train.max_steps": 5, "student.regression_steps": 3, "student.ratio": 1,
+            "student.region_weight": 4.0}
     train(CONFIG_DIR / "tiny_student.yaml", tmp_path / "w", overrides=over, progress=False)
     recs = {r["step"]: r for r in records(tmp_path / "w")}
     assert all("loss_fake" not in recs[s] and "loss_feature" not in recs[s] for s in (1, 2, 3))
@@ -269,3 +270,22 @@ def test_recipe_end_to_end_with_export(tmp_path):
     recipe = json.loads((out / "recipe.json").read_text())
     assert set(recipe["stages"]) == {"vae", "teacher", "student", "student-no-distill", "student-no-tcg"}
     assert (out / "bundle" / "manifest.json").is_file()
+
+
+def test_session_pause_then_resume_equals_one_run(run_dir, tmp_path):
+    """A run paused by train.session_minutes and resumed ends bit-for-bit like one run."""
+    from safetensors.torch import load_file
+
+    from models.train import train
+
+    over = {**_student_cfg(run_dir), "train.max_steps": 6}
+    one = train(CONFIG_DIR / "tiny_student.yaml", tmp_path / "one", overrides=over, progress=False)
+    # session_minutes ~0: pauses after the first step, a checkpoint and no final
+    paused = train(CONFIG_DIR / "tiny_student.yaml", tmp_path / "two",
+                   overrides={**over, "train.session_minutes": 1e-9}, progress=False)
+    assert paused is None and not (tmp_path / "two" / "final").exists()
+    assert sorted(p.name for p in (tmp_path / "two" / "checkpoints").glob("step_*")) == ["step_000001"]
+    final = train(CONFIG_DIR / "tiny_student.yaml", tmp_path / "two", overrides=over, resume=tmp_path / "two",
+                  progress=False)
+    a, b = load_file(str(one / "student.safetensors")), load_file(str(final / "student.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -7,6 +7,7 @@ every process trains its share of each batch (NCCL on GPUs, gloo on CPU).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from engine.errors import InputError
@@ -26,6 +27,8 @@ def register(sub) -> None:
                        help="checkpoint folder, or a run folder (its newest checkpoint)")
         s.add_argument("--max-steps", type=int, help="stop after this many steps (the schedule is the config's)")
         s.add_argument("--max-minutes", type=float, help="wall-clock budget; saves a checkpoint when it runs out")
+        s.add_argument("--session-minutes", type=float,
+                       help="pause after this many minutes (a resumable checkpoint; budget and phases unchanged)")
         s.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: the config's (auto)")
         s.add_argument("--seed", type=int, help="override the config's seed")
         if stage in ("teacher", "student"):
@@ -62,6 +65,8 @@ def overrides_from(args) -> dict:
         out["train.max_steps"] = args.max_steps
     if args.max_minutes is not None:
         out["train.max_minutes"] = args.max_minutes
+    if args.session_minutes is not None:
+        out["train.session_minutes"] = args.session_minutes
     if args.device is not None:
         out["train.device"] = args.device
     if args.seed is not None:
@@ -116,5 +121,9 @@ def run(args) -> int:
         raise InputError(resume or out, str(exc)) from None
     except ConfigError as exc:
         raise InputError(args.config, str(exc)) from None
+    if final is None:
+        print(f"paused; continue with: vton train {args.train_stage} --config {args.config} --out {out} --resume {out}",
+              file=sys.stderr)
+        return 0
     print(final)
     return 0

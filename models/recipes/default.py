@@ -12,6 +12,9 @@ same budget, then exports the INT8 bundle. Each stage is a run folder under ``--
 and reads the previous stage's ``final`` checkpoint from there. A stage whose ``final``
 checkpoint exists is skipped, one with only periodic checkpoints is resumed, so the recipe
 can be split over several commands (``--stages vae,teacher`` then ``--stages student``...).
+``--session-minutes N`` pauses a stage after N minutes of the command (a resumable
+checkpoint); the same command run again resumes it, and the run ends exactly as an
+uninterrupted one would (same budget, same phase boundaries).
 
 Budgets: every stage has a wall-clock budget in minutes (``--minutes vae=2,teacher=5``)
 and/or a step limit (``--max-steps``); the phases of the small configs split the budget
@@ -53,7 +56,7 @@ ABLATIONS = {
 # wall-clock minutes per stage (0 = the config's step limits); ablations: each run
 MINUTES = {
     "tiny": {"vae": 0, "teacher": 0, "student": 0, "ablations": 0},
-    "small": {"vae": 2.0, "teacher": 4.0, "student": 5.0, "ablations": 2.5},
+    "small": {"vae": 2.5, "teacher": 4.0, "student": 20.0, "ablations": 20.0},
 }
 
 
@@ -107,6 +110,7 @@ class Recipe:
         self.record_path = self.out / "recipe.json"
         self.record = json.loads(self.record_path.read_text()) if self.record_path.is_file() else {}
         self.record.setdefault("stages", {})
+        self.paused = False  # a stage stopped at --session-minutes: later stages wait
 
     # -- one training run ---------------------------------------------------------------
     def config_for(self, kind: str) -> Path:
@@ -126,6 +130,8 @@ class Recipe:
             o["train.max_steps"] = steps
         if a.device:
             o["train.device"] = a.device
+        if a.session_minutes:
+            o["train.session_minutes"] = a.session_minutes
         if a.workers is not None:
             o["data.num_workers"] = a.workers
         if kind == "student":
@@ -185,7 +191,10 @@ class Recipe:
             f"{run.train.max_minutes or '-'} min, {run.total_steps() or '-'} steps)"
             + (f", resuming {resume}" if resume else ""))
         t0 = time.perf_counter()
-        Trainer(stage_class(kind), run, folder, resume=resume, progress=not self.args.quiet).fit()
+        if Trainer(stage_class(kind), run, folder, resume=resume, progress=not self.args.quiet).fit() is None:
+            log(f"{name}: paused (--session-minutes); the same command resumes it")
+            self.paused = True
+            return
         state = json.loads((folder / "final" / STATE_JSON).read_text())
         log(f"{name}: {state['step']} steps in {(time.perf_counter() - t0) / 60:.1f} min")
         self.note(name, folder)
@@ -225,6 +234,9 @@ class Recipe:
                 self.record.setdefault("commands", [])[:0] = [
                     c for c in earlier.get("commands", []) if c not in self.record.get("commands", [])]
         for stage in stages:
+            if self.paused:
+                log(f"{stage}: waits for the paused stage (run the same command again)")
+                break
             if stage in ("vae", "teacher"):
                 self.train_stage(stage, stage, stage)
             elif stage == "student":
@@ -236,6 +248,8 @@ class Recipe:
                 self.train_stage("student", "student", "student", extra)
             elif stage == "ablations":
                 for name in self.ablations():
+                    if self.paused:
+                        break
                     self.train_stage(f"student-{name}", "student", "ablations", ABLATIONS[name])
             elif stage == "export":
                 if is_main():
@@ -429,6 +443,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", help="step limit per stage, e.g. 'vae=2000,student=500'")
     p.add_argument("--ablations", default="no-distill,no-tcg", help=f"comma list from {', '.join(ABLATIONS)}")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--session-minutes", type=float,
+                   help="pause a training stage after this many minutes of this command (resumable checkpoint; "
+                        "the budget and phase boundaries stay those of one uninterrupted run)")
     p.add_argument("--workers", type=int, help="data processes (default: the config's)")
     p.add_argument("--eval-samples", type=int, help="held-out samples scored at the end of student runs")
     p.add_argument("--eval-world-seed", type=int, help="world seed of the held-out samples")

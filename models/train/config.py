@@ -49,6 +49,10 @@ class TrainConfig:
     batch_size: int = 8  # per process
     max_steps: int = 0  # 0 = the sum of the phases' steps
     max_minutes: float = 0.0  # wall-clock budget; 0 = none. Checked every step; saves at the end
+    # Pause this invocation after N minutes (0 = never): a resumable checkpoint, no `final`.
+    # Splits one run over several commands (a GPU lease's 10-minute calls) without
+    # changing its budget or where its phases start, so the run is the same as in one go.
+    session_minutes: float = 0.0
     lr: float = 1e-4
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.99)
@@ -141,6 +145,10 @@ class StudentStageConfig:
     # FGA starts. DMD2 starts its generator from the teacher; ours starts from scratch, and a
     # random generator's outputs give the fake score nothing useful to learn from.
     regression_steps: int = 0
+    # L_diff weight inside the garment regions (old and new garment, dilated) is 1 + this.
+    # Training-only: the masks come from the data, the model stays mask-free. Most pixels of
+    # a try-on are unchanged, so an unweighted MSE spends most of a short run on copying them.
+    region_weight: float = 0.0
     fake_lr: float | None = None  # default: train.lr
     gan_head_channels: int = 64
     critic_gan_weight: float = 1e-2  # weight of the discriminator loss in the fake-score update

@@ -30,7 +30,7 @@ from engine.images import resize_square
 from ..data.sample import CATEGORIES
 from .config import ConfigError, DataConfig
 
-FIELDS = ("person", "garment", "target", "garment_square", "target_mask")
+FIELDS = ("person", "garment", "target", "garment_square", "target_mask", "person_mask")
 
 
 def render_item(world, index: int, square: int) -> dict[str, np.ndarray]:
@@ -39,13 +39,16 @@ def render_item(world, index: int, square: int) -> dict[str, np.ndarray]:
     if s.target is None:
         raise ConfigError(f"sample {s.id} has no ground truth: train on paired data (data.mode: paired) "
                           "or on a set with targets (synthetic, pseudo-triplets)")
-    mask = s.target_mask if s.target_mask is not None else np.zeros(s.target.shape[:2], bool)
+    empty = np.zeros(s.target.shape[:2], bool)
+    mask = s.target_mask if s.target_mask is not None else empty
+    person_mask = s.person_mask if s.person_mask is not None else empty
     return {
         "person": np.ascontiguousarray(s.person.transpose(2, 0, 1)),
         "garment": np.ascontiguousarray(s.garment.transpose(2, 0, 1)),
         "target": np.ascontiguousarray(s.target.transpose(2, 0, 1)),
         "garment_square": np.ascontiguousarray(resize_square(s.garment, square).transpose(2, 0, 1)),
         "target_mask": mask[None].astype(np.uint8),
+        "person_mask": person_mask[None].astype(np.uint8),
         "category": np.int64(CATEGORIES.index(s.category)),
     }
 
@@ -88,7 +91,7 @@ def _pool_render(index: int) -> dict[str, np.ndarray]:
 
 
 def pool_key(cfg: DataConfig, square: int) -> str:
-    text = json.dumps([cfg.source, cfg.split, cfg.mode, cfg.world_seed, list(cfg.size), list(cfg.categories),
+    text = json.dumps([FIELDS, cfg.source, cfg.split, cfg.mode, cfg.world_seed, list(cfg.size), list(cfg.categories),
                        cfg.num_samples, square])
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -196,7 +199,8 @@ class Batch:
     garment: torch.Tensor
     target: torch.Tensor
     garment_square: torch.Tensor
-    target_mask: torch.Tensor  # (B, 1, H, W) float 0/1
+    target_mask: torch.Tensor  # (B, 1, H, W) float 0/1: the new garment on the target
+    person_mask: torch.Tensor  # (B, 1, H, W) float 0/1: the old garment on the person
     category: torch.Tensor
 
     @classmethod
@@ -208,6 +212,7 @@ class Batch:
             person=img(items["person"]), garment=img(items["garment"]), target=img(items["target"]),
             garment_square=img(items["garment_square"]),
             target_mask=items["target_mask"].to(device, non_blocking=True).float(),
+            person_mask=items["person_mask"].to(device, non_blocking=True).float(),
             category=items["category"].to(device, non_blocking=True).long(),
         )
 

@@ -23,6 +23,23 @@ def x0_loss(x0_pred: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(x0_pred.float(), x0.float())
 
 
+def region_weights(masks: torch.Tensor, latent_hw: tuple[int, int], weight: float, dilate: int = 1) -> torch.Tensor:
+    """Per-latent-pixel loss weights ``1 + weight * region``: ``masks`` (B, k, H, W) 0/1 image
+    masks, their union max-pooled to the latent grid and dilated by ``dilate`` latent pixels."""
+    region = masks.float().amax(dim=1, keepdim=True)
+    region = F.adaptive_max_pool2d(region, latent_hw)
+    if dilate > 0:
+        region = F.max_pool2d(region, 2 * dilate + 1, stride=1, padding=dilate)
+    return 1.0 + weight * region
+
+
+def weighted_x0_loss(x0_pred: torch.Tensor, x0: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``sum w (x0_pred - x0)^2 / sum w`` (weights broadcast over channels): equals
+    :func:`x0_loss` for uniform weights."""
+    w = weights.float().expand_as(x0)
+    return (w * (x0_pred.float() - x0.float()) ** 2).sum() / w.sum()
+
+
 def dmd_gradient(x: torch.Tensor, x0_real: torch.Tensor, x0_fake: torch.Tensor) -> torch.Tensor:
     """DMD2's normalised score difference ``g = (x0_fake - x0_real) / mean|x - x0_real|``.
 

@@ -33,8 +33,9 @@ def train(
     overrides: dict | None = None,
     log=None,
     progress: bool = True,
-) -> Path:
-    """Train one stage; returns the final checkpoint folder (``<out>/final``).
+) -> Path | None:
+    """Train one stage; returns the final checkpoint folder (``<out>/final``), or None when
+    ``train.session_minutes`` paused it (resume from ``<out>``).
 
     ``config`` is a YAML path, a dict or a ``RunConfig``; ``overrides`` are dotted keys
     (``{"train.max_steps": 20, "student.distill": False}``); ``stage`` must match the

@@ -59,8 +59,10 @@ from .losses import (
     flow_loss,
     gan_discriminator_loss,
     gan_generator_loss,
+    region_weights,
     sample_sigma,
     tcg_loss,
+    weighted_x0_loss,
     x0_loss,
 )
 from .teacher_stage import require
@@ -179,6 +181,16 @@ class StudentStage(Stage):
                 x = (1.0 - sigmas[i + 1]) * x0 + sigmas[i + 1] * rnd.randn_like(x0)
         return x, sigmas[k]
 
+    def diff_loss(self, x0: torch.Tensor, x0_gt: torch.Tensor, batch: Batch, z_t: torch.Tensor) -> torch.Tensor:
+        """L_diff, optionally weighted up inside the old and new garment regions of the target."""
+        weight = self.run.student.region_weight
+        if weight <= 0:
+            return x0_loss(x0, x0_gt)
+        w = region_weights(torch.cat([batch.target_mask, batch.person_mask], dim=1), tuple(z_t.shape[-2:]), weight)
+        if x0_gt.shape[2] != z_t.shape[2]:  # latent concatenation: the garment half weighs 1
+            w = torch.cat([w, torch.ones_like(w[:, :, : x0_gt.shape[2] - z_t.shape[2]])], dim=2)
+        return weighted_x0_loss(x0, x0_gt, w)
+
     def to_teacher(self, x: torch.Tensor, z_g: torch.Tensor) -> torch.Tensor:
         return self.teacher.layout_of(x, self.cfg.latent_concat, z_g)
 
@@ -199,7 +211,7 @@ class StudentStage(Stage):
                 tokens = s.adapter(batch.garment_square)
             x_in, sigma = self.generator_input(x0_gt, z_p, z_g, batch.category, tokens, rnd)
             x0 = self.student_x0(x_in, sigma, z_p, z_g, batch.category, tokens)
-            l_diff = x0_loss(x0, x0_gt)
+            l_diff = self.diff_loss(x0, x0_gt, batch, z_t)
             loss_t, loss_g = l_diff, None
             if c.garment_diff:
                 loss_g = l_diff

@@ -241,8 +241,9 @@ class Trainer:
             (self._log or (lambda m: print(m, file=sys.stderr, flush=True)))(msg)
 
     # .....................................................................................
-    def fit(self) -> Path:
-        """Train until the step limit or the time budget; returns the final checkpoint folder."""
+    def fit(self) -> Path | None:
+        """Train until the step limit or the time budget; returns the final checkpoint folder,
+        or None when ``train.session_minutes`` paused the run (a resumable checkpoint)."""
         self.info, device, created = init_distributed(self.run.train.device)
         try:
             return self._fit(device)
@@ -305,7 +306,7 @@ class Trainer:
         self.phase_starts = phase_starts
         throughput: list[tuple[float, float]] = []
         last_print = time.perf_counter()
-        stop = False
+        stop = paused = False
         while not stop and (total <= 0 or step < total):
             i = len(phase_starts) - 1
             now_s = elapsed_before + time.perf_counter() - t_start  # a resumed run continues its budget
@@ -390,10 +391,19 @@ class Trainer:
                 self.write_eval(stage, data_cfg, device, step, minutes=evals_due.pop(0))
             if budget > 0:
                 stop = any_rank(elapsed_before + time.perf_counter() - t_start >= budget, info, device)
+            if not stop and t.session_minutes > 0 and (total <= 0 or step < total):
+                paused = stop = any_rank(time.perf_counter() - t_start >= t.session_minutes * 60.0, info, device)
         if bar is not None:
             bar.close()
         loader_it = None
         elapsed = elapsed_before + time.perf_counter() - t_start
+        if paused:
+            ckpt = self.out / "checkpoints" / f"step_{step:06d}"
+            self.save(stage, ckpt, step, elapsed)
+            self._prune()
+            self.log(f"{stage.name}: paused after {t.session_minutes:g} min of this session at step {step} "
+                     f"({elapsed / 60:.1f} min of the budget spent); resume from {ckpt}")
+            return None
         self.in_sync = ranks_in_sync(list(stage.modules().values()), info, device)
         if not self.in_sync:
             self.log("warning: the ranks' weights differ")
