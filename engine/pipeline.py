@@ -19,6 +19,7 @@ from .bundle import Bundle, open_bundle, size_key
 from .errors import VtonError
 from .images import fit_image, from_model, load_image, resize_square, to_model, unfit_image
 from .request import CancelToken, Progress, TryOnRequest, TryOnResult
+from .restore import keep_unchanged
 from .sampler import Sampler, noise_source
 
 ProgressFn = Callable[[Progress], None]
@@ -59,6 +60,11 @@ class TryOnPipeline:
             opts.intra_op_num_threads = self.threads or 0
             opts.inter_op_num_threads = 1
             opts.log_severity_level = 3
+            # No arena and no memory patterns: ORT's arena keeps each graph's peak
+            # activations for the session's life (full INT8 at 1024x768: 7.0 GiB peak RSS
+            # with them, 2.1 GiB without; docs/benchmarks.md), for no measurable speed gain.
+            opts.enable_cpu_mem_arena = False
+            opts.enable_mem_pattern = False
             try:
                 self._sessions[path] = ort.InferenceSession(str(path), opts, providers=self.providers)
             except Exception as exc:  # ORT raises its own exception types for broken graphs
@@ -190,6 +196,9 @@ class TryOnPipeline:
         image = self._run(size, "vae_decoder", {"latent": np.ascontiguousarray(x0[:, :, :h])})[0]
         result = unfit_image(from_model(image), fit)
         t = lap("decode", t)
+        if request.restore:
+            result = keep_unchanged(result, person)
+            t = lap("restore", t)
         timings["total"] = time.perf_counter() - t0
         timings["steps"] = steps
         report("done", steps, 0.0)

@@ -27,6 +27,7 @@ class TryOnRequest:
     size: tuple[int, int] | None = None  # (H, W); None = the bundle's default resolution
     bundle: str | None = None  # bundle folder/zip; None = whatever the runner has loaded
     garment_features: str | None = None  # "cached" | "per_step"; None = the manifest's choice
+    restore: bool = True  # keep the portrait's own pixels where the try-on left it unchanged
 
     def __post_init__(self):
         object.__setattr__(self, "person", Path(self.person))

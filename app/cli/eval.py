@@ -19,6 +19,9 @@ def register(sub) -> None:
     p.add_argument("--steps", type=int, default=4)
     p.add_argument("--garment-features", choices=("cached", "per_step"), action="append",
                    help="score each bundle in this mode (repeatable; default: the bundle's own)")
+    p.add_argument("--restore", choices=("on", "off", "both"), default="both",
+                   help="score the results with the engine's detail restore (what the app shows), the model's "
+                        "raw output, or both (default; one model run serves both)")
     p.add_argument("--baselines", action="store_true", help="also score identity and paste baselines")
     p.add_argument("--seed", type=int, help="test-set seed (default: the report's own seed)")
     p.add_argument("--threads", type=int)
@@ -32,6 +35,7 @@ def run(args) -> int:
     from engine.errors import InputError
     from engine.images import save_image
     from engine.pipeline import TryOnPipeline
+    from engine.restore import keep_unchanged
     from models.eval.quality import (
         TEST_SEED,
         baseline_images,
@@ -54,9 +58,14 @@ def run(args) -> int:
         for mode in args.garment_features or [None]:
             label = f"{bundle.manifest.name}" + (f" ({mode})" if mode else "")
             print(f"scoring {label} on {len(samples)} samples at {size[0]}x{size[1]}...", file=sys.stderr)
-            images = run_bundle(pipe, samples, size, args.steps, mode)
-            rows[label] = score(images, samples).summary() | {"bundle": str(bundle.source), "mode": mode}
-            grid_images = grid_images or images
+            raw = run_bundle(pipe, samples, size, args.steps, mode)
+            restored = [keep_unchanged(img, s.person) for img, s in zip(raw, samples, strict=True)]
+            info = {"bundle": str(bundle.source), "mode": mode}
+            if args.restore in ("on", "both"):
+                rows[label] = score(restored, samples).summary() | info | {"restore": True}
+            if args.restore in ("off", "both"):
+                rows[f"{label} raw"] = score(raw, samples).summary() | info | {"restore": False}
+            grid_images = grid_images or (raw if args.restore == "off" else restored)
     if args.baselines:
         for name, images in baseline_images(samples).items():
             rows[f"baseline: {name}"] = score(images, samples).summary()

@@ -27,6 +27,9 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     p.add_argument("--garment-features", choices=("cached", "per_step"), help="override the bundle's choice")
     p.add_argument("-o", "--output", required=True, type=Path, help="where to write the result (.png/.jpg/.webp)")
+    p.add_argument("--no-restore", action="store_true",
+                   help="return the model's whole redrawn portrait (default: keep the portrait's own pixels "
+                        "wherever the try-on left it unchanged)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -46,11 +49,13 @@ def run(args) -> int:
     request = TryOnRequest(
         person=args.person, garment=args.garment, category=args.category, steps=args.steps, seed=args.seed,
         size=args.size, bundle=str(bundle.source), garment_features=args.garment_features,
+        restore=not args.no_restore,
     )
     result = pipeline.run(request, progress=None if args.quiet else ProgressBar(), person=person, garment=garment)
     save_image(result.image, out)
     t = result.timings
-    stages = " ".join(f"{k}={t[k]:.2f}s" for k in ("load", "encode", "adapter", "garment", "denoise", "decode") if k in t)
+    stages = " ".join(f"{k}={t[k]:.2f}s" for k in ("load", "encode", "adapter", "garment", "denoise", "decode",
+                                                  "restore") if k in t)
     if not args.quiet:
         print(f"{out}  {result.image.shape[1]}x{result.image.shape[0]}  total {t['total']:.2f}s ({stages})",
               file=sys.stderr)

@@ -77,14 +77,18 @@ def run_bundle(
     garment_features: str | None = None,
     threads: int | None = None,
     progress: Callable[[int], None] | None = None,
+    restore: bool = False,
 ) -> list[np.ndarray]:
-    """The engine's results for ``samples`` (seed = sample index, so runs are comparable)."""
+    """The engine's results for ``samples`` (seed = sample index, so runs are comparable).
+
+    ``restore=False`` (the default) scores the model's own redrawn portrait; the engine's
+    detail restore is :func:`engine.restore.keep_unchanged` applied to that result."""
     pipe = bundle if isinstance(bundle, TryOnPipeline) else TryOnPipeline(bundle, threads=threads)
     out = []
     for i, s in enumerate(samples):
         req = TryOnRequest(
             person=f"test/{s.id}", garment=f"test/{s.id}", category=s.category, steps=steps, seed=i,
-            size=size, garment_features=garment_features,
+            size=size, garment_features=garment_features, restore=restore,
         )
         out.append(pipe.run(req, person=s.person, garment=s.garment).image)
         if progress:

@@ -176,7 +176,7 @@ def _run_examples(pipeline: TryOnPipeline, examples: Sequence[ExampleInput], siz
     for i, ex in enumerate(examples):
         req = TryOnRequest(
             person="<array>", garment="<array>", category=ex.category, steps=steps_cycle[i % len(steps_cycle)],
-            seed=seed + i, size=size, garment_features=mode,
+            seed=seed + i, size=size, garment_features=mode, restore=False,
         )
         outputs.append(pipeline.run(req, person=ex.person, garment=ex.garment).image)
     return outputs
