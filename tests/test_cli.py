@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 from PIL import Image
 
 from app.cli import main
@@ -64,3 +65,21 @@ def test_missing_default_bundle_says_how_to_get_one(images, tmp_path, capsys, mo
                  "-o", str(tmp_path / "o.png")])
     assert code == 2
     assert "vton bundle export" in capsys.readouterr().err
+
+
+def test_the_embedded_default_bundle_verifies_and_runs_without_flags(tmp_path):
+    """Issue 6: the shipped model is used when no bundle is given; --no-restore returns the
+    model's own redrawn portrait instead of keeping the portrait's unchanged pixels."""
+    from engine.paths import DEFAULT_BUNDLE, EXAMPLES
+
+    assert vton("bundle", "verify", DEFAULT_BUNDLE).returncode == 0
+    manifest = json.loads((DEFAULT_BUNDLE / "manifest.json").read_text())
+    assert manifest["trained"] is True and "synthetic" in manifest["provenance"]["data"]
+    person, garment = EXAMPLES / "portrait_1.png", EXAMPLES / "garment_upper_longsleeve.png"
+    restored, raw = tmp_path / "restored.png", tmp_path / "raw.png"
+    vton("tryon", "--person", person, "--garment", garment, "-o", restored, "-q")
+    vton("tryon", "--person", person, "--garment", garment, "--no-restore", "-o", raw, "-q")
+    a, b, p = (np.asarray(Image.open(x).convert("RGB")) for x in (restored, raw, person))
+    assert a.shape == b.shape == p.shape
+    kept = np.all(a == p, axis=2).mean()  # restore keeps some of the portrait's own pixels ...
+    assert kept > 0.2 and np.all(b == p, axis=2).mean() < kept  # ... the raw result hardly any
