@@ -26,7 +26,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ("sessions", "load", "encode", "adapter", "garment", "denoise", "decode", "total")
+STAGES = ("sessions", "load", "encode", "adapter", "garment", "denoise", "decode", "restore", "total")
+# issue 2's targets for `full` INT8 on a 2-core CPU: seconds end to end per size, peak RSS
+TARGETS = {"1024x768": 40.0, "512x384": 8.0}
+TARGET_RSS_MIB = 1536
 
 
 def export(config: str, precision: str, sizes: list[tuple[int, int]], out: Path, calib: int) -> None:
@@ -174,15 +177,30 @@ def render_markdown(machine: dict, command: str, results: list[dict]) -> str:
         "process (sessions + one try-on).",
         "",
         "| config | precision | size | end to end (s) | encode | adapter | garment | denoise (4 steps) | "
-        "per step | decode | session creation | peak RSS (MiB) | graphs (MiB) |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "per step | decode | restore | session creation | peak RSS (MiB) | graphs (MiB) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r['config']} | {r['precision']} | {r['size']} | {r['total']:.2f} | {r['encode']:.2f} | "
             f"{r['adapter']:.2f} | {r['garment']:.2f} | {r['denoise']:.2f} | {r['per_step']:.2f} | "
-            f"{r['decode']:.2f} | {r['session_creation']:.1f} | {r['peak_rss_mib']:.0f} | {r['bundle_mib']:.0f} |"
+            f"{r['decode']:.2f} | {r.get('restore', 0.0):.2f} | {r['session_creation']:.1f} | "
+            f"{r['peak_rss_mib']:.0f} | {r['bundle_mib']:.0f} |"
         )
+    targets = [r for r in results if r["config"] == "full" and r["precision"] == "int8" and r["size"] in TARGETS]
+    if targets:
+        lines += ["", f"## `full` INT8 against the targets (≤ {', '.join(f'{v:g} s at {k}' for k, v in TARGETS.items())}, "
+                  f"peak RSS ≤ {TARGET_RSS_MIB} MiB)", ""]
+        for r in targets:
+            parts = {s: r.get(s, 0.0) for s in ("encode", "adapter", "garment", "denoise", "decode", "restore")}
+            top = max(parts, key=parts.get)
+            speed = "meets" if r["total"] <= TARGETS[r["size"]] else "misses"
+            rss = "meets" if r["peak_rss_mib"] <= TARGET_RSS_MIB else "misses"
+            lines.append(
+                f"- {r['size']}: {r['total']:.1f} s end to end ({speed} {TARGETS[r['size']]:g} s); peak RSS "
+                f"{r['peak_rss_mib']:.0f} MiB ({rss} {TARGET_RSS_MIB} MiB). {top} dominates: "
+                f"{parts[top]:.1f} s, {100 * parts[top] / r['total']:.0f}% of the time."
+            )
     return "\n".join(lines) + "\n"
 
 
