@@ -47,5 +47,6 @@ def test_vton_eval_scores_a_bundle_and_baselines(tiny_bundle, tmp_path, capsys):
     assert main(["eval", str(tiny_bundle), "--n", "2", "--baselines", "--json", str(out),
                  "--grid", str(tmp_path / "grid.png")]) == 0
     data = json.loads(out.read_text())
-    assert set(data["results"]) == {"tiny-int8", "baseline: identity", "baseline: paste"}
+    assert set(data["results"]) == {"tiny-int8", "tiny-int8 raw", "baseline: identity", "baseline: paste"}
+    assert data["results"]["tiny-int8"]["restore"] is True and data["results"]["tiny-int8 raw"]["restore"] is False
     assert (tmp_path / "grid.png").is_file()
