@@ -49,4 +49,14 @@ def test_vton_eval_scores_a_bundle_and_baselines(tiny_bundle, tmp_path, capsys):
     data = json.loads(out.read_text())
     assert set(data["results"]) == {"tiny-int8", "tiny-int8 raw", "baseline: identity", "baseline: paste"}
     assert data["results"]["tiny-int8"]["restore"] is True and data["results"]["tiny-int8 raw"]["restore"] is False
+    beats = data["results"]["tiny-int8"]["beats"]
+    assert set(beats) == {"identity", "paste"} and all(0.0 <= v <= 1.0 for v in beats["paste"].values())
     assert (tmp_path / "grid.png").is_file()
+
+
+def test_win_rates_are_paired_per_sample_shares():
+    from models.eval.quality import Scores, win_rates
+
+    ours = Scores(psnr=[20, 21, 22, 23], ssim=[0.9, 0.8, 0.95, 0.7], garment_colour_error=[10, 50, 20, 5])
+    base = Scores(psnr=[25, 20, 21, 30], ssim=[0.85, 0.85, 0.9, 0.9], garment_colour_error=[30, 40, 30, 30])
+    assert win_rates(ours, base) == {"ssim": 0.5, "psnr": 0.5, "garment_colour_error": 0.75}

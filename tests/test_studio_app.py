@@ -387,6 +387,9 @@ def test_import_bundle_and_settings_persist(qtbot, make_window, tiny_bundle, tmp
     assert any("in use" in sv.bundle_list.item(i).text() for i in range(sv.bundle_list.count()))
     assert sv.resolution.count() == 2  # "Model default" + the bundle's 128x96
     sv.steps.setValue(6)
+    assert sv.restore.isChecked()  # on by default
+    sv.restore.setChecked(False)
+    assert w.workspace.load_example() and w.workspace.build_request().restore is False
     sv.dev_mode.setChecked(True)
     assert w.nav["dev"].isVisible() or w.nav["dev"].isVisibleTo(w)
     w.show_page("dev")
@@ -395,8 +398,8 @@ def test_import_bundle_and_settings_persist(qtbot, make_window, tiny_bundle, tmp
 
     again = make_window(bundle=None)
     s = again.session.settings
-    assert s.steps == 6 and s.dev_mode and Path(s.bundle) == target
-    assert again.settings_view.steps.value() == 6
+    assert s.steps == 6 and s.dev_mode and Path(s.bundle) == target and s.restore is False
+    assert again.settings_view.steps.value() == 6 and not again.settings_view.restore.isChecked()
     assert again.nav["dev"].isVisibleTo(again)
 
 

@@ -43,6 +43,7 @@ def run(args) -> int:
         held_out_samples,
         run_bundle,
         score,
+        win_rates,
     )
 
     if not args.bundles and not args.baselines:
@@ -52,6 +53,7 @@ def run(args) -> int:
     seed = TEST_SEED if args.seed is None else args.seed
     samples = held_out_samples(args.n, size, seed)
     rows: dict[str, dict] = {}
+    per_sample: dict[str, object] = {}  # label -> Scores
     grid_images = None
     for bundle in bundles:
         pipe = TryOnPipeline(bundle, threads=args.threads)
@@ -62,16 +64,25 @@ def run(args) -> int:
             restored = [keep_unchanged(img, s.person) for img, s in zip(raw, samples, strict=True)]
             info = {"bundle": str(bundle.source), "mode": mode}
             if args.restore in ("on", "both"):
-                rows[label] = score(restored, samples).summary() | info | {"restore": True}
+                per_sample[label] = score(restored, samples)
+                rows[label] = per_sample[label].summary() | info | {"restore": True}
             if args.restore in ("off", "both"):
-                rows[f"{label} raw"] = score(raw, samples).summary() | info | {"restore": False}
+                per_sample[f"{label} raw"] = score(raw, samples)
+                rows[f"{label} raw"] = per_sample[f"{label} raw"].summary() | info | {"restore": False}
             grid_images = grid_images or (raw if args.restore == "off" else restored)
     if args.baselines:
-        for name, images in baseline_images(samples).items():
-            rows[f"baseline: {name}"] = score(images, samples).summary()
+        baselines = {name: score(images, samples) for name, images in baseline_images(samples).items()}
+        for name, scores in baselines.items():
+            rows[f"baseline: {name}"] = scores.summary()
+        for label, scores in per_sample.items():  # paired: on how many samples does it do better?
+            rows[label]["beats"] = {name: win_rates(scores, b) for name, b in baselines.items()}
     print(f"{'method':<40} {'SSIM':>7} {'PSNR dB':>8} {'colour err':>10}")
     for label, r in rows.items():
         print(f"{label:<40} {r['ssim']:7.4f} {r['psnr']:8.2f} {r['garment_colour_error']:10.2f}")
+    for label, r in rows.items():
+        for name, w in r.get("beats", {}).items():
+            print(f"{label} beats {name} on {w['ssim']:.0%} of the samples in SSIM, {w['psnr']:.0%} in PSNR, "
+                  f"{w['garment_colour_error']:.0%} in colour error")
     if args.json:
         args.json.write_text(json.dumps({"test_seed": seed, "samples": len(samples), "size": list(size),
                                          "steps": args.steps, "results": rows}, indent=2) + "\n")

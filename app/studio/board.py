@@ -243,7 +243,7 @@ class BoardController(QObject):
         s = self.session.settings
         bundle = self.session.bundle_path()
         request = TryOnRequest(self.portrait, item.garment, item.category, s.steps, s.seed,
-                               self.session.request_size(), str(bundle) if bundle else None)
+                               self.session.request_size(), str(bundle) if bundle else None, restore=s.restore)
         try:
             item.job_id = engine.submit(request, tag=TAG, supersede=False)  # a queue, not a replacement
         except VtonError as exc:

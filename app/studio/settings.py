@@ -26,6 +26,7 @@ class Settings:
     steps: int = 4  # denoising steps (1..16); the distilled student is made for 4
     seed: int = 0
     threads: int = 0  # CPU threads for ONNX Runtime; 0 = automatic
+    restore: bool = True  # keep the portrait's own pixels wherever the try-on left it unchanged
     dev_mode: bool = False  # show the developer tabs
     last_dir: str = ""  # where file dialogs open
 

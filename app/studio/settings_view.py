@@ -100,6 +100,10 @@ class SettingsView(QWidget):
         self.threads.setSpecialValueText("Automatic")
         self.threads.setToolTip(f"CPU threads for the engine (this computer has {os.cpu_count()})")
         form.addRow("CPU threads", self.threads)
+        self.restore = QCheckBox("Keep my photo's own pixels where nothing changed", quality)
+        self.restore.setToolTip("Face, hair and background stay exactly as in your photo, at its full resolution; "
+                                "off shows the model's whole redrawn picture")
+        form.addRow("Details", self.restore)
         qcol.addLayout(form)
         left.addWidget(quality)
         left.addStretch(1)
@@ -140,6 +144,7 @@ class SettingsView(QWidget):
         self.steps.valueChanged.connect(self._on_steps)
         self.seed.valueChanged.connect(self._on_seed)
         self.threads.valueChanged.connect(self._on_threads)
+        self.restore.toggled.connect(self._on_restore)
         self.dev_mode.toggled.connect(self._on_dev_mode)
         session.settings_changed.connect(self.refresh)
         session.bundles_changed.connect(self.refresh)
@@ -180,9 +185,10 @@ class SettingsView(QWidget):
             box.blockSignals(True)
             box.setValue(value)
             box.blockSignals(False)
-        self.dev_mode.blockSignals(True)
-        self.dev_mode.setChecked(s.dev_mode)
-        self.dev_mode.blockSignals(False)
+        for check, value in ((self.dev_mode, s.dev_mode), (self.restore, s.restore)):
+            check.blockSignals(True)
+            check.setChecked(value)
+            check.blockSignals(False)
         self.data_dir.setText(f"Your data folder (history, imported models, settings):\n{self.session.root}")
         self._on_row_changed(self.bundle_list.currentRow())
 
@@ -234,6 +240,10 @@ class SettingsView(QWidget):
     @Slot(int)
     def _on_steps(self, value: int) -> None:
         self.session.update_settings(steps=value)
+
+    @Slot(bool)
+    def _on_restore(self, checked: bool) -> None:
+        self.session.update_settings(restore=checked)
 
     @Slot(int)
     def _on_seed(self, value: int) -> None:

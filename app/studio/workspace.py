@@ -186,6 +186,7 @@ class WorkspaceController(QObject):
         return TryOnRequest(
             person=self.person.path, garment=self.garment.path, category=self.category, steps=s.steps,
             seed=s.seed, size=self.session.request_size(), bundle=str(bundle) if bundle else None,
+            restore=s.restore,
         )
 
     def try_on(self) -> int | None:

@@ -69,6 +69,15 @@ def score(images: Sequence[np.ndarray], samples: Sequence[TryOnSample], batch: i
     return scores
 
 
+def win_rates(ours: Scores, other: Scores) -> dict[str, float]:
+    """Share of samples on which ``ours`` is better than ``other``, per metric (paired)."""
+    out = {}
+    for key, better in (("ssim", np.greater), ("psnr", np.greater), ("garment_colour_error", np.less)):
+        a, b = np.asarray(getattr(ours, key)), np.asarray(getattr(other, key))
+        out[key] = float(better(a, b).mean()) if len(a) else 0.0
+    return out
+
+
 def run_bundle(
     bundle: str | Path | TryOnPipeline,
     samples: Sequence[TryOnSample],

@@ -126,6 +126,10 @@ class OrtGraphRunner(private val bundleDir: File, manifest: BundleManifest, priv
         options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT)
         options.setIntraOpNumThreads(threads)
         options.setInterOpNumThreads(1)
+        // As the desktop engine: no CPU arena, no memory patterns (they keep each graph's peak
+        // activations alive for the session's life; about 3x the peak memory, docs/benchmarks.md).
+        options.setCPUArenaAllocator(false)
+        options.setMemoryPatternOptimization(false)
         options.addConfigEntry("session.load_model_format", "ORT")
         val s = try {
             env.createSession(File(bundleDir, spec.file).absolutePath, options)
