@@ -1,0 +1,57 @@
+"""Where the engine's memory goes: RSS after creating the sessions, and the peak RSS
+after each graph runs in one try-on (a benchmark, never a test)::
+
+    python benchmarks/engine_memory.py /tmp/vton-bench/full-int8 --size 1024x768
+
+The bundle comes from ``benchmarks/engine_speed.py`` (kept in its --work folder) or
+``vton bundle export``. One process per call, so the peaks are this try-on's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.bundle import parse_size  # noqa: E402
+from engine.pipeline import TryOnPipeline  # noqa: E402
+from engine.request import TryOnRequest  # noqa: E402
+
+
+def peak_mib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+class ProbedPipeline(TryOnPipeline):
+    def _run(self, size, graph, feeds):
+        before = peak_mib()
+        out = super()._run(size, graph, feeds)
+        print(f"  {graph:<12} peak RSS {before:6d} -> {peak_mib():6d} MiB", flush=True)
+        return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("bundle", type=Path)
+    ap.add_argument("--size", type=parse_size, help="HxW (default: the bundle's default)")
+    ap.add_argument("--steps", type=int, default=1, help="denoising steps (each repeats tryon_net's peak)")
+    args = ap.parse_args(argv)
+    pipe = ProbedPipeline(args.bundle)
+    size = args.size or pipe.manifest.default_size
+    print(f"{args.bundle} at {size[0]}x{size[1]}: after import {peak_mib()} MiB")
+    pipe.warm_up(size)
+    print(f"sessions created: peak RSS {peak_mib()} MiB")
+    image = np.full((*size, 3), 128, np.uint8)
+    pipe.run(TryOnRequest(person="-", garment="-", size=size, steps=args.steps), person=image, garment=image)
+    print(f"one try-on: peak RSS {peak_mib()} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
