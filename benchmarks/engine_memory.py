@@ -16,12 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from engine.bundle import parse_size  # noqa: E402
-from engine.pipeline import TryOnPipeline  # noqa: E402
-from engine.request import TryOnRequest  # noqa: E402
+from engine.bundle import parse_size
+from engine.pipeline import TryOnPipeline
+from engine.request import TryOnRequest
 
 
 def peak_mib() -> int:

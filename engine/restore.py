@@ -64,15 +64,13 @@ def change_mask(result: np.ndarray, person: np.ndarray, settings: RestoreSetting
     return np.asarray(mask, np.float32) / 255.0
 
 
-def keep_unchanged(result: np.ndarray, person: np.ndarray, settings: RestoreSettings = RestoreSettings(),
-                   mask: np.ndarray | None = None) -> np.ndarray:
+def keep_unchanged(result: np.ndarray, person: np.ndarray, settings: RestoreSettings = RestoreSettings()) -> np.ndarray:
     """The result where the try-on changed the portrait, the portrait's own pixels elsewhere.
 
     Returns uint8 RGB at the portrait's size.
     """
     H, W = person.shape[:2]
     result = _resize(result, (H, W), Image.Resampling.LANCZOS)
-    m = change_mask(result, person, settings) if mask is None else mask
-    m = m[..., None]
+    m = change_mask(result, person, settings)[..., None]
     out = result.astype(np.float32) * m + person.astype(np.float32) * (1.0 - m)
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)

@@ -25,20 +25,20 @@ def test_every_bundled_config_loads():
         assert run.stage in p.stem
 
 
-def test_unknown_keys_and_bad_values_are_named(tmp_path):
+@pytest.mark.parametrize("text, message", [
+    ("stage: vae\ntrain: {batch_sise: 4}\n", "train.batch_sise: unknown key"),
+    ("stage: vae\ntrain: {batch_size: many}\n", "train.batch_size: expected an integer"),
+    ("stage: painter\n", "stage"),
+    ("stage: [vae\n", "not valid YAML"),
+])
+def test_unknown_keys_and_bad_values_are_named(tmp_path, text, message):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("stage: vae\ntrain: {batch_sise: 4}\n")
-    with pytest.raises(ConfigError, match="train.batch_sise: unknown key"):
+    bad.write_text(text)
+    with pytest.raises(ConfigError, match=message):
         load_run_config(bad)
-    bad.write_text("stage: vae\ntrain: {batch_size: many}\n")
-    with pytest.raises(ConfigError, match="train.batch_size: expected an integer"):
-        load_run_config(bad)
-    bad.write_text("stage: painter\n")
-    with pytest.raises(ConfigError, match="stage"):
-        load_run_config(bad)
-    bad.write_text("stage: [vae\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
-        load_run_config(bad)
+
+
+def test_a_missing_config_is_named(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_run_config(tmp_path / "missing.yaml")
 

@@ -53,7 +53,7 @@ def run(args) -> int:
     seed = TEST_SEED if args.seed is None else args.seed
     samples = held_out_samples(args.n, size, seed)
     rows: dict[str, dict] = {}
-    per_sample: dict[str, object] = {}  # label -> Scores
+    per_sample = {}  # label -> Scores, for the paired comparison with the baselines
     grid_images = None
     for bundle in bundles:
         pipe = TryOnPipeline(bundle, threads=args.threads)
@@ -61,15 +61,17 @@ def run(args) -> int:
             label = f"{bundle.manifest.name}" + (f" ({mode})" if mode else "")
             print(f"scoring {label} on {len(samples)} samples at {size[0]}x{size[1]}...", file=sys.stderr)
             raw = run_bundle(pipe, samples, size, args.steps, mode)
-            restored = [keep_unchanged(img, s.person) for img, s in zip(raw, samples, strict=True)]
+            restored = None
+            if args.restore != "off":
+                restored = [keep_unchanged(img, s.person) for img, s in zip(raw, samples, strict=True)]
             info = {"bundle": str(bundle.source), "mode": mode}
-            if args.restore in ("on", "both"):
+            if restored is not None:
                 per_sample[label] = score(restored, samples)
                 rows[label] = per_sample[label].summary() | info | {"restore": True}
             if args.restore in ("off", "both"):
                 per_sample[f"{label} raw"] = score(raw, samples)
                 rows[f"{label} raw"] = per_sample[f"{label} raw"].summary() | info | {"restore": False}
-            grid_images = grid_images or (raw if args.restore == "off" else restored)
+            grid_images = grid_images or restored or raw
     if args.baselines:
         baselines = {name: score(images, samples) for name, images in baseline_images(samples).items()}
         for name, scores in baselines.items():

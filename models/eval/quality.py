@@ -86,18 +86,17 @@ def run_bundle(
     garment_features: str | None = None,
     threads: int | None = None,
     progress: Callable[[int], None] | None = None,
-    restore: bool = False,
 ) -> list[np.ndarray]:
-    """The engine's results for ``samples`` (seed = sample index, so runs are comparable).
+    """The engine's raw results for ``samples`` (seed = sample index, so runs are comparable).
 
-    ``restore=False`` (the default) scores the model's own redrawn portrait; the engine's
-    detail restore is :func:`engine.restore.keep_unchanged` applied to that result."""
+    Raw: the model's own redrawn portrait. The engine's detail restore is
+    :func:`engine.restore.keep_unchanged` applied to it, so one run serves both scores."""
     pipe = bundle if isinstance(bundle, TryOnPipeline) else TryOnPipeline(bundle, threads=threads)
     out = []
     for i, s in enumerate(samples):
         req = TryOnRequest(
             person=f"test/{s.id}", garment=f"test/{s.id}", category=s.category, steps=steps, seed=i,
-            size=size, garment_features=garment_features, restore=restore,
+            size=size, garment_features=garment_features, restore=False,
         )
         out.append(pipe.run(req, person=s.person, garment=s.garment).image)
         if progress:

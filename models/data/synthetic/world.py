@@ -105,16 +105,22 @@ class Views(NamedTuple):
     visible_b: np.ndarray  # the same for B in ``target``
 
 
+def _outfits(spec: SampleSpec, size: tuple[int, int]):
+    """The scene, both garments' prepared textures (shared by flat and worn renders) and
+    the two outfits: the same other garment, with A or B in the sample's category."""
+    scene = PersonScene(spec.person, size)
+    prep_a, prep_b = prepare(spec.garment_a, size), prepare(spec.garment_b, size)
+    outfit = {} if spec.other is None else {spec.other.category: scene.garment(spec.other)}
+    outfit_a = {**outfit, spec.category: scene.garment(spec.garment_a, prep_a)}
+    outfit_b = {**outfit, spec.category: scene.garment(spec.garment_b, prep_b)}
+    return scene, prep_a, prep_b, outfit_a, outfit_b
+
+
 def render_views(spec: SampleSpec, size: tuple[int, int]) -> Views:
     """Render a ``SampleSpec`` at ``size`` (floats, before quantisation)."""
-    scene = PersonScene(spec.person, size)
-    cat = spec.category
-    prep_a, prep_b = prepare(spec.garment_a, size), prepare(spec.garment_b, size)  # shared by flat and worn
-    outfit = {}
-    if spec.other is not None:
-        outfit[spec.other.category] = scene.garment(spec.other)
-    img_a, vis_a = scene.dress({**outfit, cat: scene.garment(spec.garment_a, prep_a)}, track=cat)
-    img_b, vis_b = scene.dress({**outfit, cat: scene.garment(spec.garment_b, prep_b)}, track=cat)
+    scene, prep_a, prep_b, outfit_a, outfit_b = _outfits(spec, size)
+    img_a, vis_a = scene.dress(outfit_a, track=spec.category)
+    img_b, vis_b = scene.dress(outfit_b, track=spec.category)
     flat_a = render_flat(spec.garment_a, size, prep_a)
     flat_b = render_flat(spec.garment_b, size, prep_b)
     return Views(img_a, img_b, flat_a, flat_b, vis_a, vis_b)
@@ -127,15 +133,8 @@ def render_sample(spec: SampleSpec, size: tuple[int, int], sample_id: str) -> Tr
     Byte-identical to quantising ``render_views``, but floats are only computed where the
     two people (or a product shot and its plain backdrop) differ.
     """
-    scene = PersonScene(spec.person, size)
-    cat = spec.category
-    prep_a, prep_b = prepare(spec.garment_a, size), prepare(spec.garment_b, size)  # shared by flat and worn
-    outfit = {}
-    if spec.other is not None:
-        outfit[spec.other.category] = scene.garment(spec.other)
-    outfit_a = {**outfit, cat: scene.garment(spec.garment_a, prep_a)}
-    outfit_b = {**outfit, cat: scene.garment(spec.garment_b, prep_b)}
-    (person, mask_a), (target, mask_b) = scene.dress_uint8_many([outfit_a, outfit_b], track=cat)
+    scene, prep_a, prep_b, outfit_a, outfit_b = _outfits(spec, size)
+    (person, mask_a), (target, mask_b) = scene.dress_uint8_many([outfit_a, outfit_b], track=spec.category)
     return TryOnSample(
         id=sample_id,
         category=spec.category,
