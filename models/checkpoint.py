@@ -42,6 +42,11 @@ def read_checkpoint_config(folder: str | Path) -> tuple[StudentConfig, dict]:
         raise InputError(path, "missing: not a student checkpoint folder")
     try:
         meta = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"not a valid checkpoint config ({exc})") from None
+    if not isinstance(meta, dict) or "student" not in meta:
+        raise InputError(path, "not a student checkpoint (no 'student' section; a VAE or teacher checkpoint?)")
+    try:
         cfg = StudentConfig.from_dict(meta["student"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise InputError(path, f"not a valid checkpoint config ({exc})") from None

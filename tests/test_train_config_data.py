@@ -144,6 +144,6 @@ def test_recipe_budget_parsing():
     from models.recipes.default import parse_map
 
     assert parse_map("vae=2,teacher=4.5", "minutes") == {"vae": 2.0, "teacher": 4.5}
-    assert parse_map("3", "minutes") == {"vae": 3.0, "teacher": 3.0, "student": 3.0, "ablations": 3.0}
+    assert parse_map("3", "minutes") == {s: 3.0 for s in ("vae", "teacher", "student", "ablations", "refine")}
     with pytest.raises(SystemExit):
         parse_map("painter=2", "minutes")

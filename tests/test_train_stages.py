@@ -272,6 +272,51 @@ def test_recipe_end_to_end_with_export(tmp_path):
     assert (out / "bundle" / "manifest.json").is_file()
 
 
+def test_init_student_starts_from_a_finished_student(run_dir, tmp_path):
+    from safetensors.torch import load_file
+
+    from engine.errors import InputError
+    from models.train import train
+
+    start = run_dir / "student" / "final"
+    # a warm-up of 1e9 steps keeps the lr ~0: the run's weights stay the ones it started from
+    over = {**_student_cfg(run_dir), "train.max_steps": 1, "train.warmup_steps": 10**9, "init.student": str(start)}
+    final = train(CONFIG_DIR / "tiny_student.yaml", tmp_path / "ft", overrides=over, progress=False)
+    a, b = load_file(str(start / "student.safetensors")), load_file(str(final / "student.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(b[k], a[k], rtol=0, atol=1e-5, msg=k)
+    assert json.loads((final / "config.json").read_text())["init_student"]["step"] == STEPS
+    fresh = train(CONFIG_DIR / "tiny_student.yaml", tmp_path / "fresh",
+                  overrides={**over, "init.student": None}, progress=False)
+    c = load_file(str(fresh / "student.safetensors"))
+    assert any(not torch.allclose(a[k], c[k]) for k in a if not k.startswith("vae."))  # the check can fail
+    with pytest.raises(InputError, match="not a student checkpoint"):
+        train(CONFIG_DIR / "tiny_student.yaml", tmp_path / "bad",
+              overrides={**over, "init.student": str(run_dir / "teacher" / "final")}, progress=False)
+
+
+def test_recipe_refine_stage_continues_the_student(run_dir, tmp_path):
+    import shutil
+
+    from models.recipes.default import main
+
+    out = tmp_path / "r"
+    shutil.copytree(run_dir, out)
+    assert main(["--preset", "tiny", "--out", str(out), "--stages", "refine", "-q",
+                 "--max-steps", "refine=3", "--set", "all:train.log_every=1"]) == 0
+    recipe = json.loads((out / "recipe.json").read_text())
+    assert recipe["stages"]["refine"]["steps"] == 3
+    cfg = json.loads((out / "refine" / "final" / "config.json").read_text())
+    assert cfg["run"]["init"]["student"] == "../student/final" and cfg["init_student"]["step"] == STEPS
+    assert cfg["run"]["student"]["ratio"] == 1 and cfg["run"]["student"]["regression_steps"] == 0
+    (phase,) = cfg["run"]["phases"]  # one phase: the config's last, on fresh samples
+    assert phase["name"] == "refine" and phase["data"]["num_samples"] == 0
+    assert all("loss_feature" in r for r in records(out / "refine"))  # distillation from the first step
+    with pytest.raises(SystemExit, match="needs the finished student"):
+        main(["--preset", "tiny", "--out", str(tmp_path / "empty"), "--stages", "refine", "-q"])
+
+
 def test_session_pause_then_resume_equals_one_run(run_dir, tmp_path):
     """A run paused by train.session_minutes and resumed ends bit-for-bit like one run."""
     from safetensors.torch import load_file

@@ -5,9 +5,11 @@
 
 Trains, in order, the LightVAE, the ``dit`` teacher and the ``small`` student by FGA
 distillation on the synthetic world, then the ablations (no distillation, no TCG) at the
-same budget, then exports the INT8 bundle. Each stage is a run folder under ``--out``::
+same budget, then refines the student (more FGA at the target resolution, on fresh samples,
+the generator updated every step), then exports the INT8 bundle. Each stage is a run
+folder under ``--out``::
 
-    vae/  teacher/  student/  student-no-distill/  student-no-tcg/  bundle/  cache/  recipe.json
+    vae/  teacher/  student/  student-no-distill/  student-no-tcg/  refine/  bundle/  cache/  recipe.json
 
 and reads the previous stage's ``final`` checkpoint from there. A stage whose ``final``
 checkpoint exists is skipped, one with only periodic checkpoints is resumed, so the recipe
@@ -47,20 +49,27 @@ from pathlib import Path
 
 DESCRIPTION = ("Train the default model: the LightVAE, the dit teacher, the student by FGA distillation, "
                "the ablations at the same budget, then the INT8 bundle.")
-STAGES = ("vae", "teacher", "student", "ablations", "export")
+STAGES = ("vae", "teacher", "student", "ablations", "refine", "export")
 ABLATIONS = {
     "no-distill": {"student.distill": False},
     "no-tcg": {"student.tcg": False},
     "no-lc": {"student.latent_concat": False},
 }
-# wall-clock minutes per stage (0 = the config's step limits); ablations: each run
+# The refine stage: the finished student, more FGA at the target resolution (the config's
+# last phase) on fresh samples, generator every step, distillation from its first step.
+REFINE = {"student.ratio": 1, "student.regression_steps": 0, "init.student": "../student/final"}
+# wall-clock minutes per stage (0 = the config's step limits); ablations: each run.
+# refine: 15 minutes on four GPUs (torchrun) for the shipped small model (docs/training.md)
 MINUTES = {
-    "tiny": {"vae": 0, "teacher": 0, "student": 0, "ablations": 0},
-    "small": {"vae": 2.5, "teacher": 4.0, "student": 20.0, "ablations": 20.0},
+    "tiny": {"vae": 0, "teacher": 0, "student": 0, "ablations": 0, "refine": 0},
+    "small": {"vae": 2.5, "teacher": 4.0, "student": 20.0, "ablations": 20.0, "refine": 15.0},
 }
+BUDGETS = ("vae", "teacher", "student", "ablations", "refine")
 
 
 def log(msg: str) -> None:
+    if not is_main():  # under torchrun: one voice
+        return
     print(f"[recipe] {msg}", file=sys.stderr, flush=True)
 
 
@@ -78,10 +87,10 @@ def parse_map(text: str | None, what: str) -> dict[str, float]:
                 v = float(part)
             except ValueError:
                 raise SystemExit(f"--{what}: {part!r} is not a number or STAGE=NUMBER") from None
-            out.update({s: v for s in ("vae", "teacher", "student", "ablations")})
+            out.update({s: v for s in BUDGETS})
             continue
         k, v = part.split("=", 1)
-        if k not in ("vae", "teacher", "student", "ablations"):
+        if k not in BUDGETS:
             raise SystemExit(f"--{what}: unknown stage {k!r}")
         out[k] = float(v)
     return out
@@ -121,7 +130,7 @@ class Recipe:
     def overrides(self, kind: str, budget_key: str) -> dict:
         a = self.args
         o: dict = {"seed": a.seed, "data.cache_dir": str(self.out / "cache")}
-        fallback = "student" if budget_key == "ablations" else budget_key  # ablations: the student's budget
+        fallback = "student" if budget_key in ("ablations", "refine") else budget_key  # the student's limits
         minutes = self.minutes.get(budget_key) or self.minutes.get(fallback, 0)
         if minutes:
             o["train.max_minutes"] = minutes
@@ -134,6 +143,9 @@ class Recipe:
             o["train.session_minutes"] = a.session_minutes
         if a.workers is not None:
             o["data.num_workers"] = a.workers
+        if budget_key == "refine" and not self.minutes.get("refine") and "refine" not in self.steps:
+            o.pop("train.max_minutes", None)  # step-limited (tiny): the refine phase's own steps
+            o.pop("train.max_steps", None)
         if kind == "student":
             if a.eval_samples is not None:
                 o["train.eval_samples"] = a.eval_samples
@@ -148,14 +160,14 @@ class Recipe:
                 o[k] = v
         return o
 
-    def replay_overrides(self, name: str, kind: str) -> dict:
+    def replay_overrides(self, name: str, kind: str, phases: list[dict] | None = None) -> dict:
         """Step-based phases and limits equal to what the recorded run did."""
         from models.train.config import load_config_dict
 
         rec = self.replay.get(name)
         if not rec:
             return {}
-        phases = load_config_dict(self.config_for(kind)).get("phases") or [{}]
+        phases = phases or load_config_dict(self.config_for(kind)).get("phases") or [{}]
         starts = rec["phase_starts"] + [rec["steps"]]
         new = []
         for i, p in enumerate(phases[: len(rec["phase_starts"])]):
@@ -165,7 +177,8 @@ class Recipe:
             new.append(q)
         return {"phases": new, "train.max_steps": rec["steps"], "train.max_minutes": 0}
 
-    def train_stage(self, name: str, kind: str, budget_key: str, extra: dict | None = None) -> None:
+    def train_stage(self, name: str, kind: str, budget_key: str, extra: dict | None = None,
+                    phases: list[dict] | None = None) -> None:
         from models.train.config import load_run_config
         from models.train.runner import stage_class
         from models.train.trainer import STATE_JSON, Trainer, find_checkpoint
@@ -181,8 +194,8 @@ class Recipe:
         except FileNotFoundError:
             pass
         o = {**self.overrides(kind, budget_key), **(extra or {})}
-        data = None
-        rep = self.replay_overrides(name, kind)
+        data = {"phases": phases} if phases else None
+        rep = self.replay_overrides(name, kind, phases)
         if rep:
             data = {"phases": rep.pop("phases")}
             o.update(rep)
@@ -251,6 +264,8 @@ class Recipe:
                     if self.paused:
                         break
                     self.train_stage(f"student-{name}", "student", "ablations", ABLATIONS[name])
+            elif stage == "refine":
+                self.refine()
             elif stage == "export":
                 if is_main():
                     self.export()
@@ -258,6 +273,21 @@ class Recipe:
             pack(self.out, Path(self.args.pack_to), self.args.pack.split(",") if self.args.pack else stages,
                  self.ablations(), int(self.args.part_mib * 2**20), weights=not self.args.pack_metrics_only)
         self.save_record()
+
+    def refine(self) -> None:
+        """The finished student, more FGA: one phase, the config's last (target resolution),
+        fresh samples every step; budget ``--minutes refine=N`` (or that phase's steps)."""
+        from models.train.config import load_config_dict
+
+        if not (self.out / "student" / "final" / "config.json").is_file():
+            raise SystemExit(f"refine: needs the finished student ({self.out / 'student' / 'final'})")
+        phases = load_config_dict(self.config_for("student")).get("phases") or [{}]
+        last = {k: v for k, v in phases[-1].items() if k != "fraction"}
+        last.update(name="refine", data={**last.get("data", {}), "num_samples": 0})
+        extra = dict(REFINE)
+        if not self.minutes.get("refine") and "refine" not in self.steps:
+            extra["train.max_steps"] = int(last.get("steps") or 0) or 1
+        self.train_stage("refine", "student", "refine", extra, phases=[last])
 
     def ablations(self) -> list[str]:
         names = [a for a in (self.args.ablations or "").split(",") if a]
@@ -276,8 +306,11 @@ class Recipe:
         if (bundle / "manifest.json").is_file():
             log(f"export: done already ({bundle})")
             return
-        ckpt = self.out / "student" / "final"
+        ckpt = self.out / "refine" / "final"
+        if not (ckpt / "config.json").is_file():
+            ckpt = self.out / "student" / "final"
         student, meta = load_student(ckpt)
+        log(f"export: from {ckpt}")
         sizes = [parse_size(s) for s in self.args.export_sizes.split(",")] if self.args.export_sizes \
             else [tuple(s) for s in student.cfg.resolutions]
         log(f"export: INT8 bundle at {', '.join(f'{h}x{w}' for h, w in sizes)}")
@@ -291,7 +324,8 @@ class Recipe:
             "recipe": "models.recipes.default", "preset": self.preset, "seed": self.args.seed,
             "data": "synthetic try-on world (models.data.synthetic), training world seed 1",
             "stages": {k: {kk: v.get(kk) for kk in ("steps", "minutes", "phase_starts")} for k, v in stages.items()},
-            "student_eval": stages.get("student", {}).get("eval"),
+            "student_eval": stages.get(ckpt.parent.name, {}).get("eval"),
+            "checkpoint": ckpt.parent.name,
             "checkpoint_step": meta.get("step"),
         }
         export_bundle(student, bundle, sizes=sizes, int8=True, calibration=calibration, held_out=held_out,
@@ -326,7 +360,7 @@ def pack(out: Path, dest: Path, stages: list[str], ablations: list[str], part_by
 
     folders = []
     for s in stages:
-        if s in ("vae", "teacher", "student"):
+        if s in ("vae", "teacher", "student", "refine"):
             folders.append(s)
         elif s == "ablations":
             folders += [f"student-{a}" for a in ablations]

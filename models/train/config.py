@@ -85,6 +85,9 @@ class PhaseConfig:
 class InitConfig:
     vae: str | None = None  # VAE checkpoint folder (teacher and student stages)
     teacher: str | None = None  # dit checkpoint folder or an SD3.5 diffusers folder (student stage)
+    # A student checkpoint to start from (student stage): fine-tuning, or continuing a finished
+    # run with a new budget or schedule. Weights only: optimisers, EMA and step start afresh.
+    student: str | None = None
 
 
 @dataclass(frozen=True)

@@ -42,10 +42,12 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 
 from engine.errors import InputError
 
-from ..checkpoint import save_student
+from ..checkpoint import WEIGHTS as STUDENT_WEIGHTS
+from ..checkpoint import read_checkpoint_config, save_student
 from ..eval.metrics import image_metrics, psnr
 from ..nets import build_student, get_config
 from ..sampler import TorchSampler, add_noise
@@ -81,6 +83,9 @@ class StudentStage(Stage):
 
     def check(self) -> None:
         check_vae_folder(require(self.env.resolve(self.run.init.vae), "vae", "train one with 'vton train vae'"))
+        if self.run.init.student is not None:
+            read_checkpoint_config(require(self.env.resolve(self.run.init.student), "student",
+                                           "the student checkpoint to start from"))
         if self.run.student.distill:
             check_teacher_path(require(self.env.resolve(self.run.init.teacher), "teacher",
                                        "train one with 'vton train teacher', or pass --no-distill"))
@@ -102,6 +107,8 @@ class StudentStage(Stage):
         self.student = build_student(cfg, self.device)
         self.student.vae.load_state_dict(vae.state_dict())
         self.student.vae.requires_grad_(False).eval()
+        if self.run.init.student is not None:
+            self.start_from(self.env.resolve(self.run.init.student), vae_digest)
         if not c.train_dino:
             self.student.adapter.dino.requires_grad_(False)
         tcg = c.tcg and c.lambda_cons > 0
@@ -139,6 +146,31 @@ class StudentStage(Stage):
         counts = s.parameter_counts()
         self.env.log(f"student '{cfg.name}': {counts['student'] / 1e6:.2f}M (+ DINO {counts['dinov2'] / 1e6:.2f}M); "
                      f"distill={c.distill} tcg={tcg} lc={c.latent_concat}")
+
+    def start_from(self, folder: Path, vae_digest: str) -> None:
+        """Load a finished student's weights (all but its VAE, which ``init.vae`` gave)."""
+        _, meta = read_checkpoint_config(folder)
+        if meta.get("vae_sha256") not in (None, vae_digest):
+            raise InputError(folder, "this student was trained on another VAE's latents "
+                                     f"(its VAE: {meta.get('vae_checkpoint')}); use the same init.vae")
+        weights = folder / STUDENT_WEIGHTS
+        try:
+            state = load_file(str(weights), device=str(self.device))
+        except FileNotFoundError:
+            raise InputError(weights, "missing: the checkpoint has no student weights") from None
+        except Exception as exc:  # safetensors raises its own error types for damaged files
+            raise InputError(weights, f"cannot be read as safetensors ({exc})") from None
+        state = {k: v for k, v in state.items() if not k.startswith("vae.")}
+        try:
+            missing, unexpected = self.student.load_state_dict(state, strict=False)
+        except RuntimeError as exc:  # shape mismatch: another preset
+            raise InputError(weights, f"does not fit the '{self.cfg.name}' student ({str(exc).splitlines()[0]})") from None
+        missing = [k for k in missing if not k.startswith("vae.")]
+        if missing or unexpected:
+            raise InputError(weights, f"does not fit the '{self.cfg.name}' student: {len(missing)} missing, "
+                                      f"{len(unexpected)} unexpected weights")
+        self.env.notes["init_student"] = {"checkpoint": str(folder), "step": meta.get("step")}
+        self.env.log(f"student starts from {folder} (step {meta.get('step')})")
 
     def modules(self):
         return {"student": self.student, **({"fake": self.fake} if self.fake is not None else {})}
