@@ -59,10 +59,10 @@ ABLATIONS = {
 # last phase) on fresh samples, generator every step, distillation from its first step.
 REFINE = {"student.ratio": 1, "student.regression_steps": 0, "init.student": "../student/final"}
 # wall-clock minutes per stage (0 = the config's step limits); ablations: each run.
-# refine: 15 minutes on four GPUs (torchrun) for the shipped small model (docs/training.md)
+# refine: 7.5 minutes on four GPUs (torchrun) for the shipped small model (docs/training.md)
 MINUTES = {
     "tiny": {"vae": 0, "teacher": 0, "student": 0, "ablations": 0, "refine": 0},
-    "small": {"vae": 2.5, "teacher": 4.0, "student": 20.0, "ablations": 20.0, "refine": 15.0},
+    "small": {"vae": 2.5, "teacher": 4.0, "student": 20.0, "ablations": 20.0, "refine": 7.5},
 }
 BUDGETS = ("vae", "teacher", "student", "ablations", "refine")
 
