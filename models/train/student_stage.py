@@ -42,12 +42,10 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 
 from engine.errors import InputError
 
-from ..checkpoint import WEIGHTS as STUDENT_WEIGHTS
-from ..checkpoint import read_checkpoint_config, save_student
+from ..checkpoint import load_student, read_checkpoint_config, save_student
 from ..eval.metrics import image_metrics, psnr
 from ..nets import build_student, get_config
 from ..sampler import TorchSampler, add_noise
@@ -153,22 +151,14 @@ class StudentStage(Stage):
         if meta.get("vae_sha256") not in (None, vae_digest):
             raise InputError(folder, "this student was trained on another VAE's latents "
                                      f"(its VAE: {meta.get('vae_checkpoint')}); use the same init.vae")
-        weights = folder / STUDENT_WEIGHTS
+        source, _ = load_student(folder, self.device)  # names a missing or damaged weights file
+        state = {k: v for k, v in source.state_dict().items() if not k.startswith("vae.")}
         try:
-            state = load_file(str(weights), device=str(self.device))
-        except FileNotFoundError:
-            raise InputError(weights, "missing: the checkpoint has no student weights") from None
-        except Exception as exc:  # safetensors raises its own error types for damaged files
-            raise InputError(weights, f"cannot be read as safetensors ({exc})") from None
-        state = {k: v for k, v in state.items() if not k.startswith("vae.")}
-        try:
-            missing, unexpected = self.student.load_state_dict(state, strict=False)
-        except RuntimeError as exc:  # shape mismatch: another preset
-            raise InputError(weights, f"does not fit the '{self.cfg.name}' student ({str(exc).splitlines()[0]})") from None
-        missing = [k for k in missing if not k.startswith("vae.")]
-        if missing or unexpected:
-            raise InputError(weights, f"does not fit the '{self.cfg.name}' student: {len(missing)} missing, "
-                                      f"{len(unexpected)} unexpected weights")
+            self.student.load_state_dict(state, strict=False)
+        except RuntimeError as exc:  # another preset: the shapes differ
+            raise InputError(folder, f"does not fit the '{self.cfg.name}' student ({str(exc).splitlines()[0]})") from None
+        if set(state) != {k for k in self.student.state_dict() if not k.startswith("vae.")}:
+            raise InputError(folder, f"does not fit the '{self.cfg.name}' student (other weights)")
         self.env.notes["init_student"] = {"checkpoint": str(folder), "step": meta.get("step")}
         self.env.log(f"student starts from {folder} (step {meta.get('step')})")
 
