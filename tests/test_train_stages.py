@@ -313,6 +313,15 @@ def test_recipe_refine_stage_continues_the_student(run_dir, tmp_path):
     (phase,) = cfg["run"]["phases"]  # one phase: the config's last, on fresh samples
     assert phase["name"] == "refine" and phase["data"]["num_samples"] == 0
     assert all("loss_feature" in r for r in records(out / "refine"))  # distillation from the first step
+    # an ablation's student gets the same refine, with its own change; the main one is not redone
+    common = ["--preset", "tiny", "--out", str(out), "-q", "--ablations", "no-distill", "--set", "all:train.log_every=1"]
+    assert main([*common, "--stages", "ablations,refine", "--max-steps", f"ablations={STEPS},refine=2",
+                 "--pack-to", str(tmp_path / "packs"), "--pack", "refine"]) == 0
+    cfg = json.loads((out / "refine-no-distill" / "final" / "config.json").read_text())
+    assert cfg["run"]["init"]["student"] == "../student-no-distill/final" and not cfg["run"]["student"]["distill"]
+    assert not any("loss_feature" in r for r in records(out / "refine-no-distill"))
+    assert json.loads((out / "recipe.json").read_text())["stages"]["refine"]["steps"] == 3
+    assert sorted(p.name for p in (tmp_path / "packs").iterdir()) == ["pack-refine-refine-no-distill.tar.000"]
     with pytest.raises(SystemExit, match="needs the finished student"):
         main(["--preset", "tiny", "--out", str(tmp_path / "empty"), "--stages", "refine", "-q"])
 

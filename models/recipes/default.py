@@ -5,11 +5,12 @@
 
 Trains, in order, the LightVAE, the ``dit`` teacher and the ``small`` student by FGA
 distillation on the synthetic world, then the ablations (no distillation, no TCG) at the
-same budget, then refines the student (more FGA at the target resolution, on fresh samples,
-the generator updated every step), then exports the INT8 bundle. Each stage is a run
+same budget, then refines the student and each ablation (more FGA at the target resolution,
+on fresh samples, the generator updated every step), then exports the INT8 bundle. Each stage is a run
 folder under ``--out``::
 
-    vae/  teacher/  student/  student-no-distill/  student-no-tcg/  refine/  bundle/  cache/  recipe.json
+    vae/  teacher/  student/  student-no-distill/  student-no-tcg/  refine/  refine-no-distill/
+    refine-no-tcg/  bundle/  cache/  recipe.json
 
 and reads the previous stage's ``final`` checkpoint from there. A stage whose ``final``
 checkpoint exists is skipped, one with only periodic checkpoints is resumed, so the recipe
@@ -57,7 +58,7 @@ ABLATIONS = {
 }
 # The refine stage: the finished student, more FGA at the target resolution (the config's
 # last phase) on fresh samples, generator every step, distillation from its first step.
-REFINE = {"student.ratio": 1, "student.regression_steps": 0, "init.student": "../student/final"}
+REFINE = {"student.ratio": 1, "student.regression_steps": 0}
 # wall-clock minutes per stage (0 = the config's step limits); ablations: each run.
 # refine: 7.5 minutes on four GPUs (torchrun) for the shipped small model (docs/training.md)
 MINUTES = {
@@ -276,18 +277,29 @@ class Recipe:
 
     def refine(self) -> None:
         """The finished student, more FGA: one phase, the config's last (target resolution),
-        fresh samples every step; budget ``--minutes refine=N`` (or that phase's steps)."""
+        fresh samples every step; budget ``--minutes refine=N`` (or that phase's steps).
+        Each ablation whose student is finished gets the same refine with its own change
+        (``refine-no-distill`` from ``student-no-distill``...), so the ablations end at the
+        shipped model's budget too."""
         from models.train.config import load_config_dict
 
-        if not (self.out / "student" / "final" / "config.json").is_file():
+        runs = [("refine", "student", {})] + [(f"refine-{a}", f"student-{a}", ABLATIONS[a]) for a in self.ablations()]
+        ready = [r for r in runs if (self.out / r[1] / "final" / "config.json").is_file()]
+        if not ready:
             raise SystemExit(f"refine: needs the finished student ({self.out / 'student' / 'final'})")
         phases = load_config_dict(self.config_for("student")).get("phases") or [{}]
         last = {k: v for k, v in phases[-1].items() if k != "fraction"}
         last.update(name="refine", data={**last.get("data", {}), "num_samples": 0})
-        extra = dict(REFINE)
-        if not self.minutes.get("refine") and "refine" not in self.steps:
-            extra["train.max_steps"] = int(last.get("steps") or 0) or 1
-        self.train_stage("refine", "student", "refine", extra, phases=[last])
+        for name, student, change in runs:
+            if self.paused:
+                break
+            if (name, student, change) not in ready:
+                log(f"{name}: skipped, {student} has no final checkpoint")
+                continue
+            extra = {**REFINE, "init.student": f"../{student}/final", **change}
+            if not self.minutes.get("refine") and "refine" not in self.steps:
+                extra["train.max_steps"] = int(last.get("steps") or 0) or 1
+            self.train_stage(name, "student", "refine", extra, phases=[last])
 
     def ablations(self) -> list[str]:
         names = [a for a in (self.args.ablations or "").split(",") if a]
@@ -360,10 +372,13 @@ def pack(out: Path, dest: Path, stages: list[str], ablations: list[str], part_by
 
     folders = []
     for s in stages:
-        if s in ("vae", "teacher", "student", "refine"):
+        if s in ("vae", "teacher", "student"):
             folders.append(s)
         elif s == "ablations":
             folders += [f"student-{a}" for a in ablations]
+        elif s == "refine":  # the ablations' refines where they ran
+            folders += ["refine"] + [f"refine-{a}" for a in ablations if (out / f"refine-{a}").is_dir()]
+    packed = []
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
 
@@ -377,6 +392,7 @@ def pack(out: Path, dest: Path, stages: list[str], ablations: list[str], part_by
             if weights and not (final / "config.json").is_file():
                 log(f"pack: {name} has no final checkpoint; skipped")
                 continue
+            packed.append(name)
             for extra in ("metrics.jsonl", "config.yaml"):
                 if (out / name / extra).is_file():
                     tar.add(out / name / extra, f"{name}/{extra}")
@@ -401,13 +417,13 @@ def pack(out: Path, dest: Path, stages: list[str], ablations: list[str], part_by
             tar.add(out / "recipe.json", "recipe.json")
     data = buf.getvalue()
     dest.mkdir(parents=True, exist_ok=True)
-    tag = ("-".join(folders) or "run") + ("" if weights else "-metrics")
+    tag = ("-".join(packed) or "run") + ("" if weights else "-metrics")
     parts = []
     for i in range(0, max(len(data), 1), part_bytes):
         p = dest / f"{PACK_PREFIX}{tag}.tar.{i // part_bytes:03d}"
         p.write_bytes(data[i : i + part_bytes])
         parts.append(p)
-    log(f"pack: {len(data) / 2**20:.1f} MiB of {', '.join(folders)} in {len(parts)} part(s) under {dest}")
+    log(f"pack: {len(data) / 2**20:.1f} MiB of {', '.join(packed) or 'nothing'} in {len(parts)} part(s) under {dest}")
     return parts
 
 
@@ -484,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-samples", type=int, help="held-out samples scored at the end of student runs")
     p.add_argument("--eval-world-seed", type=int, help="world seed of the held-out samples")
     p.add_argument("--set", action="append", metavar="STAGE:KEY=VALUE",
-                   help="config override for one stage kind (vae, teacher, student, ablations or all)")
+                   help="config override for one stage kind (vae, teacher, student, ablations, refine or all)")
     p.add_argument("--replay", help="recipe.json of an earlier run: repeat its steps and phase boundaries")
     p.add_argument("--export-sizes", help="bundle resolutions, e.g. 512x384,256x192 (default: the config's)")
     p.add_argument("--calibration-samples", type=int, help="INT8 calibration samples (tiny 4, small 16)")
