@@ -54,6 +54,18 @@ def test_vton_eval_scores_a_bundle_and_baselines(tiny_bundle, tmp_path, capsys):
     assert (tmp_path / "grid.png").is_file()
 
 
+def test_vton_eval_keeps_bundles_of_one_name_apart(tiny_bundle, tmp_path):
+    import shutil
+
+    twin = tmp_path / "twin"
+    shutil.copytree(tiny_bundle, twin)
+    out = tmp_path / "scores.json"
+    assert main(["eval", str(tiny_bundle), str(twin), "--n", "1", "--restore", "off", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["results"]
+    assert sorted(r["bundle"] for r in rows.values()) == sorted([str(tiny_bundle), str(twin)])
+    assert set(rows) == {f"tiny-int8 {tiny_bundle} raw", f"tiny-int8 {twin} raw"}
+
+
 def test_win_rates_are_paired_per_sample_shares():
     from models.eval.quality import Scores, win_rates
 

@@ -55,10 +55,13 @@ def run(args) -> int:
     rows: dict[str, dict] = {}
     per_sample = {}  # label -> Scores, for the paired comparison with the baselines
     grid_images = None
-    for bundle in bundles:
+    names = [b.manifest.name for b in bundles]
+    for bundle, path in zip(bundles, args.bundles, strict=True):
         pipe = TryOnPipeline(bundle, threads=args.threads)
+        # two bundles of one name (two fp32 exports, say) are told apart by their paths
+        base = bundle.manifest.name if names.count(bundle.manifest.name) == 1 else f"{bundle.manifest.name} {path}"
         for mode in args.garment_features or [None]:
-            label = f"{bundle.manifest.name}" + (f" ({mode})" if mode else "")
+            label = base + (f" ({mode})" if mode else "")
             print(f"scoring {label} on {len(samples)} samples at {size[0]}x{size[1]}...", file=sys.stderr)
             raw = run_bundle(pipe, samples, size, args.steps, mode)
             restored = None
@@ -78,9 +81,10 @@ def run(args) -> int:
             rows[f"baseline: {name}"] = scores.summary()
         for label, scores in per_sample.items():  # paired: on how many samples does it do better?
             rows[label]["beats"] = {name: win_rates(scores, b) for name, b in baselines.items()}
-    print(f"{'method':<40} {'SSIM':>7} {'PSNR dB':>8} {'colour err':>10}")
+    width = max([40, *map(len, rows)])
+    print(f"{'method':<{width}} {'SSIM':>7} {'PSNR dB':>8} {'colour err':>10}")
     for label, r in rows.items():
-        print(f"{label:<40} {r['ssim']:7.4f} {r['psnr']:8.2f} {r['garment_colour_error']:10.2f}")
+        print(f"{label:<{width}} {r['ssim']:7.4f} {r['psnr']:8.2f} {r['garment_colour_error']:10.2f}")
     for label, r in rows.items():
         for name, w in r.get("beats", {}).items():
             print(f"{label} beats {name} on {w['ssim']:.0%} of the samples in SSIM, {w['psnr']:.0%} in PSNR, "
