@@ -283,22 +283,25 @@ class Recipe:
         shipped model's budget too."""
         from models.train.config import load_config_dict
 
+        def finished(student: str) -> bool:
+            return (self.out / student / "final" / "config.json").is_file()
+
         runs = [("refine", "student", {})] + [(f"refine-{a}", f"student-{a}", ABLATIONS[a]) for a in self.ablations()]
-        ready = [r for r in runs if (self.out / r[1] / "final" / "config.json").is_file()]
-        if not ready:
+        if not any(finished(student) for _, student, _ in runs):
             raise SystemExit(f"refine: needs the finished student ({self.out / 'student' / 'final'})")
         phases = load_config_dict(self.config_for("student")).get("phases") or [{}]
         last = {k: v for k, v in phases[-1].items() if k != "fraction"}
         last.update(name="refine", data={**last.get("data", {}), "num_samples": 0})
+        limit = {}
+        if not self.minutes.get("refine") and "refine" not in self.steps:
+            limit["train.max_steps"] = int(last.get("steps") or 0) or 1
         for name, student, change in runs:
             if self.paused:
                 break
-            if (name, student, change) not in ready:
+            if not finished(student):
                 log(f"{name}: skipped, {student} has no final checkpoint")
                 continue
-            extra = {**REFINE, "init.student": f"../{student}/final", **change}
-            if not self.minutes.get("refine") and "refine" not in self.steps:
-                extra["train.max_steps"] = int(last.get("steps") or 0) or 1
+            extra = {**REFINE, "init.student": f"../{student}/final", **change, **limit}
             self.train_stage(name, "student", "refine", extra, phases=[last])
 
     def ablations(self) -> list[str]:
@@ -376,8 +379,8 @@ def pack(out: Path, dest: Path, stages: list[str], ablations: list[str], part_by
             folders.append(s)
         elif s == "ablations":
             folders += [f"student-{a}" for a in ablations]
-        elif s == "refine":  # the ablations' refines where they ran
-            folders += ["refine"] + [f"refine-{a}" for a in ablations if (out / f"refine-{a}").is_dir()]
+        elif s == "refine":
+            folders += ["refine"] + [f"refine-{a}" for a in ablations]
     packed = []
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -388,6 +391,9 @@ def pack(out: Path, dest: Path, stages: list[str], ablations: list[str], part_by
             tar.addfile(info, io.BytesIO(data))
 
         for name in folders:
+            if not (out / name).is_dir():  # never ran here (an ablation's refine, say): nothing to pack
+                log(f"pack: no {name} here; skipped")
+                continue
             final = out / name / "final"
             if weights and not (final / "config.json").is_file():
                 log(f"pack: {name} has no final checkpoint; skipped")
