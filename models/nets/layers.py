@@ -231,6 +231,7 @@ class SpatialTransformer(nn.Module):
 
     def forward(self, x, category_ctx, image_tokens=None, garment_feature=None, capture=None):
         b, c, h, w = x.shape
-        t = self.proj_in(self.norm(x).reshape(b, c, h * w).transpose(1, 2))
+        # tokens through NHWC: a view, no copy, when training runs channels-last
+        t = self.proj_in(self.norm(x).permute(0, 2, 3, 1).reshape(b, h * w, c))
         t = self.block(t, category_ctx, image_tokens, garment_feature, capture)
-        return x + self.proj_out(t).transpose(1, 2).reshape(b, c, h, w)
+        return x + self.proj_out(t).reshape(b, h, w, c).permute(0, 3, 1, 2)

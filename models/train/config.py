@@ -29,6 +29,21 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class AugmentConfig:
+    """Per-step augmentation of pooled samples, made on the training device (models/train/pool.py).
+
+    Each is a probability or a strength; 0 turns it off. Person and target always get the
+    same geometric and photometric change (one photo), the product shot its own lighting.
+    """
+
+    swap: float = 0.5  # train the reverse direction too: (target, flat A) -> person (exact)
+    flip: float = 0.5  # mirror the whole sample left-right
+    zoom: float = 0.1  # reframe person and target: zoom in by up to this much at a random offset
+    light: float = 0.1  # exposure, white balance, contrast and gamma jitter of each photo
+    crop: tuple[int, int] | None = None  # VAE only: train on random (H, W) crops of the images
+
+
+@dataclass(frozen=True)
 class DataConfig:
     source: str = "synthetic"  # or a dataset folder (VITON-HD, DressCode, pseudo-triplets; models.data)
     split: str = "train"  # dataset folders: the split to train on (held-out grids use "test")
@@ -42,6 +57,20 @@ class DataConfig:
     num_workers: int = 0  # DataLoader workers (render / decode in parallel)
     adapter_size: int = 0  # side of the adapter's garment square (0 = what the stage needs)
     eval_world_seed: int = 30_000  # held-out samples for grids and quick metrics (never trained on)
+    # Keep the rendered pool on the training device as uint8 and make each step's batch
+    # there (gather + augment): the GPU never waits for a DataLoader. Needs cache: true.
+    on_device: bool = True
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    # Frozen-VAE stages (teacher, student): "step" encodes each augmented batch; "pool"
+    # encodes `pool_views` augmented views of the pool once per phase, so a step only gathers.
+    encode: str = "step"
+    pool_views: int = 2
+
+    def __post_init__(self):
+        if self.encode not in ("step", "pool"):
+            raise ConfigError(f"data.encode: {self.encode!r} is not step or pool")
+        if self.pool_views < 1:
+            raise ConfigError("data.pool_views: at least 1")
 
 
 @dataclass(frozen=True)
@@ -69,6 +98,12 @@ class TrainConfig:
     keep_checkpoints: int = 2
     eval_samples: int = 0  # held-out samples scored at the end (student/teacher): PSNR, SSIM, colour
     eval_at_minutes: tuple[float, ...] = ()  # also score them when the run has trained this long
+    # Speed (docs/training.md "Throughput"); None = on for CUDA, off on CPU. Neither changes
+    # the maths: tests/test_train_fast.py compares the losses with the plain eager path.
+    compile: bool | None = None  # torch.compile the networks (off: plain eager PyTorch)
+    channels_last: bool | None = None  # NHWC convolutions (tensor-core friendly)
+    cuda_graphs: bool = False  # compile with CUDA graphs (mode reduce-overhead): static shapes only
+    compile_backend: str = "inductor"  # torch.compile backend (aot_eager: graphs captured, no code generated)
 
 
 @dataclass(frozen=True)
@@ -212,7 +247,7 @@ class RunConfig:
     def data_for(self, phase: PhaseConfig) -> DataConfig:
         if not phase.data:
             return self.data
-        merged = {**dataclasses.asdict(self.data), **phase.data}
+        merged = _deep_merge(_plain(dataclasses.asdict(self.data)), phase.data)
         return from_dict(DataConfig, merged, "phases.data")
 
 

@@ -30,11 +30,17 @@ from engine.images import resize_square
 from ..data.sample import CATEGORIES
 from .config import ConfigError, DataConfig
 
-FIELDS = ("person", "garment", "target", "garment_square", "target_mask", "person_mask")
+FIELDS = ("person", "garment", "target", "garment_square", "target_mask", "person_mask",
+          "garment_worn", "worn_square", "swappable")
 
 
 def render_item(world, index: int, square: int) -> dict[str, np.ndarray]:
-    """One sample as uint8 arrays: CHW images, the adapter's letterboxed garment, the mask."""
+    """One sample as uint8 arrays: CHW images, the adapter's letterboxed garment, the masks.
+
+    ``garment_worn`` (the flat garment the person wears, with its square) makes the reverse
+    try-on a sample too (``swappable``); where it is unknown it repeats ``garment`` and
+    ``swappable`` is 0. Paired data (the person already wears the garment) is its own reverse.
+    """
     s = world.sample(index) if hasattr(world, "sample") else world[index]
     if s.target is None:
         raise ConfigError(f"sample {s.id} has no ground truth: train on paired data (data.mode: paired) "
@@ -42,13 +48,22 @@ def render_item(world, index: int, square: int) -> dict[str, np.ndarray]:
     empty = np.zeros(s.target.shape[:2], bool)
     mask = s.target_mask if s.target_mask is not None else empty
     person_mask = s.person_mask if s.person_mask is not None else empty
+    known = s.garment_worn is not None and s.garment_worn.shape == s.garment.shape
+    worn = s.garment_worn if known else s.garment
+
+    def chw(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a.transpose(2, 0, 1))
+
     return {
-        "person": np.ascontiguousarray(s.person.transpose(2, 0, 1)),
-        "garment": np.ascontiguousarray(s.garment.transpose(2, 0, 1)),
-        "target": np.ascontiguousarray(s.target.transpose(2, 0, 1)),
-        "garment_square": np.ascontiguousarray(resize_square(s.garment, square).transpose(2, 0, 1)),
+        "person": chw(s.person),
+        "garment": chw(s.garment),
+        "target": chw(s.target),
+        "garment_square": chw(resize_square(s.garment, square)),
         "target_mask": mask[None].astype(np.uint8),
         "person_mask": person_mask[None].astype(np.uint8),
+        "garment_worn": chw(worn),
+        "worn_square": chw(resize_square(worn, square)),
+        "swappable": np.uint8(known and not s.paired),
         "category": np.int64(CATEGORIES.index(s.category)),
     }
 
@@ -165,16 +180,20 @@ class StepSampler(Sampler[int]):
         self.start_batch = start_batch
         self.shuffle = shuffle
 
+    def epoch_order(self, epoch: int) -> torch.Tensor:
+        """The order in which epoch ``epoch`` visits the ``n`` samples (a seeded permutation)."""
+        if not self.shuffle:
+            return torch.arange(self.n)
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        return torch.randperm(self.n, generator=g)
+
     def index_at(self, position: int, _cache: dict | None = None) -> int:
         if self.n <= 0:
             return position
         epoch, offset = divmod(position, self.n)
-        if not self.shuffle:
-            return offset
         cache = _cache if _cache is not None else {}
         if cache.get("epoch") != epoch:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            cache["epoch"], cache["perm"] = epoch, torch.randperm(self.n, generator=g).tolist()
+            cache["epoch"], cache["perm"] = epoch, self.epoch_order(epoch).tolist()
         return cache["perm"][offset]
 
     def __iter__(self) -> Iterator[int]:
@@ -193,15 +212,21 @@ class StepSampler(Sampler[int]):
 
 @dataclass
 class Batch:
-    """A training batch on the device: images in [-1, 1] (B, 3, H, W), category (B,)."""
+    """A training batch on the device: images in [-1, 1] (B, 3, H, W), category (B,).
 
-    person: torch.Tensor
-    garment: torch.Tensor
-    target: torch.Tensor
+    Batches of a latent pool (``data.encode: pool``) carry the frozen VAE's latents
+    ``(z_person, z_garment, z_target)`` instead of the three full-size images, and their
+    masks at the latent grid.
+    """
+
+    person: torch.Tensor | None
+    garment: torch.Tensor | None
+    target: torch.Tensor | None
     garment_square: torch.Tensor
     target_mask: torch.Tensor  # (B, 1, H, W) float 0/1: the new garment on the target
     person_mask: torch.Tensor  # (B, 1, H, W) float 0/1: the old garment on the person
     category: torch.Tensor
+    latents: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     @classmethod
     def from_items(cls, items: dict[str, torch.Tensor], device: torch.device) -> Batch:
@@ -218,7 +243,7 @@ class Batch:
 
     @property
     def size(self) -> int:
-        return self.person.shape[0]
+        return self.category.shape[0]
 
 
 def held_out_batch(cfg: DataConfig, square: int, count: int, device, offset: int = 0) -> Batch:

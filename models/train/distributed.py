@@ -76,16 +76,21 @@ def broadcast_module(module: nn.Module, info: DistInfo) -> None:
             dist.broadcast(t.data, src=0)
 
 
-def all_reduce_grads(params: list[nn.Parameter], info: DistInfo) -> None:
-    """Average the gradients of ``params`` over ranks (parameters without a gradient are skipped)."""
+def all_reduce_grads(params: list[nn.Parameter], info: DistInfo, check: bool = True) -> None:
+    """Average the gradients of ``params`` over ranks (parameters without a gradient are skipped).
+
+    ``check`` first makes sure every rank has the same gradients to send; it waits for
+    the GPU, so the trainer asks for it once per optimiser, not every step.
+    """
     if not info.enabled or not params:
         return
     grads = [p.grad for p in params if p.grad is not None]
-    count = torch.tensor([len(grads)], dtype=torch.int64, device=params[0].device)
-    low = count.clone()
-    dist.all_reduce(low, op=dist.ReduceOp.MIN)
-    if int(low) != int(count):
-        raise RuntimeError("ranks disagree on which parameters received gradients")
+    if check:
+        count = torch.tensor([len(grads)], dtype=torch.int64, device=params[0].device)
+        low = count.clone()
+        dist.all_reduce(low, op=dist.ReduceOp.MIN)
+        if int(low) != int(count):
+            raise RuntimeError("ranks disagree on which parameters received gradients")
     if not grads:
         return
     flat = torch._utils._flatten_dense_tensors(grads)

@@ -28,13 +28,16 @@ class EMA:
     @torch.no_grad()
     def update(self, module: nn.Module) -> None:
         d = self.current_decay()
-        params = dict(module.named_parameters())
+        if getattr(self, "_pairs_of", None) is not module:  # the tensor lists, built once per module
+            params = dict(module.named_parameters())
+            self._live = [params[n].detach() for n in self.shadow]
+            self._fp32 = all(p.dtype == torch.float32 for p in self._live)
+            self._pairs_of = module
         shadows = list(self.shadow.values())
-        live = [params[n].detach() for n in self.shadow]
-        if shadows and all(p.dtype == torch.float32 for p in live):
-            torch._foreach_lerp_(shadows, live, 1.0 - d)  # one fused launch per group on GPU
+        if shadows and self._fp32:
+            torch._foreach_lerp_(shadows, self._live, 1.0 - d)  # a few fused launches, no per-tensor loop
         else:
-            for s, p in zip(shadows, live, strict=True):
+            for s, p in zip(shadows, self._live, strict=True):
                 s.lerp_(p.float(), 1.0 - d)
         self.updates += 1
 

@@ -65,11 +65,14 @@ from .losses import (
     weighted_x0_loss,
     x0_loss,
 )
-from .teacher_stage import require
+from .teacher_stage import TRANSFORMER_BLOCKS, require
 from .teachers import Cond, check_teacher_path, file_digest, load_teacher
 from .trainer import Stage, StepRandom
 from .vae_stage import WEIGHTS as VAE_WEIGHTS
-from .vae_stage import check_vae_folder, encode_batch, load_vae
+from .vae_stage import check_vae_folder, encode_batch, load_vae, pool_encoder
+
+UNET_BLOCKS = ("ResBlock", "SpatialTransformer")  # compiled one by one (Env.optimize)
+ADAPTER_BLOCKS = ("Dinov2Layer", "PerceiverLayer")
 
 
 class StudentStage(Stage):
@@ -141,6 +144,14 @@ class StudentStage(Stage):
             self.params_f = [p for p in self.fake.parameters() if p.requires_grad]
             self.opt_f = self.adamw(self.params_f, c.fake_lr or self.run.train.lr)
             self.env.notes["teacher"] = {"kind": self.teacher.kind, "checkpoint": str(tdir)}
+            # after FakeScore's deepcopy: a compiled module must not be copied
+            self.env.optimize(self.teacher.transformer, TRANSFORMER_BLOCKS)
+            self.env.optimize(self.fake.net.transformer, TRANSFORMER_BLOCKS)
+            self.env.optimize(self.fake.head)
+        self.env.optimize(s.vae.encoder)
+        self.env.optimize(s.tryon_net, UNET_BLOCKS)
+        self.env.optimize(s.garment_net, UNET_BLOCKS)
+        self.env.optimize(s.adapter, ADAPTER_BLOCKS)
         counts = s.parameter_counts()
         self.env.log(f"student '{cfg.name}': {counts['student'] / 1e6:.2f}M (+ DINO {counts['dinov2'] / 1e6:.2f}M); "
                      f"distill={c.distill} tcg={tcg} lc={c.latent_concat}")
@@ -164,6 +175,9 @@ class StudentStage(Stage):
 
     def modules(self):
         return {"student": self.student, **({"fake": self.fake} if self.fake is not None else {})}
+
+    def pool_encoder(self):
+        return pool_encoder(self.student.vae, self.env)
 
     def optimizers(self):
         opts = {"tryon": self.opt_t, "garment": self.opt_g}

@@ -26,7 +26,9 @@ from .losses import flow_loss, sample_sigma
 from .teachers import Cond, DiTTeacher, file_digest, save_dit_teacher
 from .trainer import Stage, StepRandom
 from .vae_stage import WEIGHTS as VAE_WEIGHTS
-from .vae_stage import check_vae_folder, encode_batch, load_vae
+from .vae_stage import check_vae_folder, encode_batch, load_vae, pool_encoder
+
+TRANSFORMER_BLOCKS = ("JointTransformerBlock",)  # the dit's blocks, compiled one by one (Env.optimize)
 
 
 def require(path: Path | None, what: str, hint: str) -> Path:
@@ -63,6 +65,8 @@ class TeacherStage(Stage):
                 raise ConfigError(f"teacher.dit.max_latent_size {cfg.max_latent_size} < LC canvas {2 * h}x{w}")
         self.teacher = DiTTeacher(cfg).to(self.device)
         self.teacher.train()
+        self.env.optimize(self.vae.encoder)
+        self.env.optimize(self.teacher.transformer, TRANSFORMER_BLOCKS)
         self.params = [p for p in self.teacher.parameters() if p.requires_grad]
         self.opt = self.adamw(self.params, self.run.train.lr)
         self.ema = EMA(self.teacher, self.run.train.ema_decay)
@@ -70,6 +74,9 @@ class TeacherStage(Stage):
 
     def modules(self):
         return {"teacher": self.teacher}
+
+    def pool_encoder(self):
+        return pool_encoder(self.vae, self.env)
 
     def optimizers(self):
         return {"teacher": self.opt}

@@ -76,17 +76,17 @@ class Teacher(nn.Module):
 
     def predict_v_and_features(self, x, sigma, cond) -> tuple[torch.Tensor, torch.Tensor]:
         """``v`` and the middle block's image tokens as a (B, D, H/p, W/p) map."""
-        captured: list[torch.Tensor] = []
-        blocks = self.transformer.transformer_blocks
-        hook = blocks[len(blocks) // 2].register_forward_hook(lambda m, i, o: captured.append(o[1]))
-        try:
-            v = self.predict_v(x, sigma, cond)
-        finally:
-            hook.remove()
+        store = self.__dict__.get("_features")
+        if store is None:  # one hook for good: adding and removing it per call would recompile
+            store = self.__dict__["_features"] = {}
+            blocks = self.transformer.transformer_blocks
+            blocks[len(blocks) // 2].register_forward_hook(lambda m, i, o: store.__setitem__("mid", o[1]))
+        v = self.predict_v(x, sigma, cond)
+        feats = store.pop("mid")
         p = self.transformer.config.patch_size
-        b, n, d = captured[0].shape
+        b, n, d = feats.shape
         h, w = x.shape[-2] // p, x.shape[-1] // p
-        return v, captured[0].transpose(1, 2).reshape(b, d, h, w)
+        return v, feats.transpose(1, 2).reshape(b, d, h, w)
 
     def layout_of(self, x_canvas_or_person: torch.Tensor, latent_concat: bool, z_garment: torch.Tensor) -> torch.Tensor:
         """Map a student-layout latent (LC canvas or person) into this teacher's layout."""

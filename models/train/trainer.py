@@ -33,7 +33,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +56,7 @@ from .distributed import (
     ranks_in_sync,
 )
 from .ema import EMA
+from .pool import BatchSource, DevicePool, LatentPool
 from .visual import save_png
 
 STATE_WEIGHTS = "train_state.safetensors"
@@ -101,11 +102,40 @@ class Env:
     dtype: torch.dtype | None  # autocast dtype (None = fp32)
     log: Callable[[str], None] = print
     notes: dict = field(default_factory=dict)
+    compile: bool = False  # train.compile resolved for this device
+    channels_last: bool = False
+    cuda_graphs: bool = False
 
     def autocast(self):
         if self.dtype is None:
             return nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def optimize(self, module: nn.Module, regions: tuple[str, ...] = ()) -> nn.Module:
+        """The speed settings for one network, in place: NHWC weights and ``torch.compile``
+        (``nn.Module.compile`` keeps the state-dict keys, so checkpoints are unchanged).
+
+        ``regions`` names the classes of repeated blocks to compile one by one instead of the
+        whole network (regional compilation: blocks of one shape share their compiled code,
+        so a UNet or a transformer compiles in seconds, not minutes)."""
+        if self.channels_last:
+            module.to(memory_format=torch.channels_last)
+        if self.compile:
+            backend = self.run.train.compile_backend
+            mode = ("reduce-overhead" if self.cuda_graphs else None) if backend == "inductor" else None
+            parts = [m for m in module.modules() if type(m).__name__ in regions] if regions else [module]
+            for part in parts:
+                part.compile(dynamic=False, backend=backend, mode=mode)
+        return module
+
+    @contextmanager
+    def eager(self):
+        """Grids and evaluations run now and then, at other batch sizes: not worth a compile."""
+        if not self.compile:
+            yield
+            return
+        with torch.compiler.set_stance("force_eager"):
+            yield
 
     def resolve(self, path: str | None) -> Path | None:
         """``init`` paths are relative to the run folder."""
@@ -120,6 +150,7 @@ class Stage:
 
     name = "?"
     square = 28  # adapter image size the data should prepare
+    crops = False  # whether data.augment.crop applies (fully convolutional stages)
 
     def __init__(self, env: Env):
         self.env = env
@@ -157,6 +188,10 @@ class Stage:
     def evaluate(self, batch: Batch) -> dict[str, float]:
         return {}
 
+    def pool_encoder(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """Images -> latents with a frozen VAE, for ``data.encode: pool`` (None: not possible)."""
+        return None
+
     # -- helpers for subclasses -----------------------------------------------------
     def adamw(self, params, lr: float) -> torch.optim.Optimizer:
         t = self.run.train
@@ -168,8 +203,11 @@ class Stage:
         return opt
 
     def optimizer_step(self, opt: torch.optim.Optimizer, params: list[nn.Parameter]) -> torch.Tensor:
-        """Average gradients over ranks, clip, step, clear. Returns the pre-clip grad norm."""
-        all_reduce_grads(params, self.env.dist)
+        """Average gradients over ranks, clip, step, clear. Returns the pre-clip grad norm
+        (a device tensor: nothing here waits for the GPU)."""
+        checked = self.__dict__.setdefault("_grads_checked", set())
+        all_reduce_grads(params, self.env.dist, check=id(opt) not in checked)  # the check syncs: once
+        checked.add(id(opt))
         with_grad = [p for p in params if p.grad is not None]
         if self.run.train.grad_clip > 0 and with_grad:
             norm = torch.nn.utils.clip_grad_norm_(with_grad, self.run.train.grad_clip)
@@ -251,35 +289,59 @@ class Trainer:
             if created:
                 cleanup()
 
-    def _fit(self, device: torch.device) -> Path:
+    def setup(self, device: torch.device) -> Stage:
+        """Everything before the first step: backend flags, the data pools (rendered by all
+        cores), the stage's networks with the speed settings, the same start on every rank."""
         run, info = self.run, self.info
-        precision = run.train.precision
+        t = run.train
+        precision = t.precision
         if precision == "auto":
             precision = "bf16" if device.type == "cuda" else "fp32"
         dtype = {"bf16": torch.bfloat16, "fp32": None}[precision]
-        if device.type == "cpu" and run.train.cpu_threads > 0:
-            torch.set_num_threads(run.train.cpu_threads)
-        if device.type == "cuda":
+        if device.type == "cpu" and t.cpu_threads > 0:
+            torch.set_num_threads(t.cpu_threads)
+        cuda = device.type == "cuda"
+        if cuda:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
+            torch.backends.cudnn.benchmark = True  # static shapes per phase: pick the fastest kernels once
+        compile_ = cuda if t.compile is None else t.compile
+        if compile_:
+            import torch._dynamo as dynamo
+
+            # each phase's shapes, train and no-grad variants: more than the default 8 graphs
+            dynamo.config.cache_size_limit = max(dynamo.config.cache_size_limit, 64)
         self.out.mkdir(parents=True, exist_ok=True)
-        env = Env(run, self.out, device, info, dtype, log=self.log)
+        env = Env(run, self.out, device, info, dtype, log=self.log, compile=compile_,
+                  channels_last=cuda if t.channels_last is None else t.channels_last,
+                  cuda_graphs=t.cuda_graphs and cuda)
         stage = self.stage_cls(env)
+        self._env = env
         stage.check()
         self.pools: dict[str, dict] = {}
+        self.prep_s = 0.0  # data preparation inside the loop (pools to the device): not budget
         for phase in run.all_phases():  # render the data pools before any model exists
             self._pool(stage, run.data_for(phase))
-        t_start = time.perf_counter()  # the budget covers training, not the one-off data rendering
+        self.t_start = time.perf_counter()  # the budget covers training, not the one-off data rendering
         torch.manual_seed(run.seed)
         stage.build()
         for m in stage.modules().values():
             broadcast_module(m, info)
+        return stage
 
+    def _fit(self, device: torch.device) -> Path:
+        run, info = self.run, self.info
+        stage = self.setup(device)
+        t_start = self.t_start
         step, elapsed_before, phase_starts = 0, 0.0, [0]
         if self.resume is not None:
             ckpt = find_checkpoint(self.resume)
             step, elapsed_before, phase_starts = self.load_state(stage, ckpt)
             self.log(f"resumed from {ckpt} at step {step}")
+
+        def clock() -> float:  # seconds of the budget spent (a resumed run continues its budget)
+            return elapsed_before + time.perf_counter() - t_start - self.prep_s
+
         if info.is_main:
             (self.out / "config.yaml").write_text(yaml.safe_dump(run.to_dict(), sort_keys=False))
         total = run.total_steps()
@@ -297,7 +359,9 @@ class Trainer:
                        mininterval=1.0 if sys.stderr.isatty() else 30.0, file=sys.stderr)
 
         t = run.train
-        loader_phase, loader_it, held_out = -1, None, None
+        # ranks compare clocks (a collective that waits for the GPU): every step alone, else now and then
+        sync_every = 10 if info.enabled else 1
+        source_phase, source, held_out = -1, None, None
         phase = phases[len(phase_starts) - 1]
         data_cfg = run.data_for(phase)
         acc: dict[str, torch.Tensor] = {}
@@ -309,24 +373,25 @@ class Trainer:
         stop = paused = False
         while not stop and (total <= 0 or step < total):
             i = len(phase_starts) - 1
-            now_s = elapsed_before + time.perf_counter() - t_start  # a resumed run continues its budget
-            ends = run.phase_ends(i, step - phase_starts[i], now_s)
+            ends = run.phase_ends(i, step - phase_starts[i], clock())
             if phases[i].fraction > 0:
                 ends = any_rank(ends, info, device)  # clocks differ: rank 0's word holds for all
             if ends:
                 phase_starts.append(step)
                 continue
             phase = phases[i]
-            if i != loader_phase:
-                loader_phase = i
+            if i != source_phase:
+                source_phase = i
                 data_cfg = run.data_for(phase)
                 batch_size = phase.batch_size or t.batch_size
-                loader_it = None
-                loader_it = iter(self._loader(stage, data_cfg, batch_size, step - phase_starts[i], device))
+                source = None  # free the last phase's pool first
+                t0 = time.perf_counter()
+                source = self._source(stage, data_cfg, batch_size, phase_starts[i], device)
+                self.prep_s += time.perf_counter() - t0
                 lr_scale = (phase.lr or t.lr) / t.lr
                 held_out = None
                 self.log(f"phase {i} '{phase.name}' from step {step}: {data_cfg.size[0]}x{data_cfg.size[1]}, "
-                         f"batch {batch_size} x {info.world_size}, lr {phase.lr or t.lr:g}")
+                         f"batch {batch_size} x {info.world_size}, lr {phase.lr or t.lr:g}, {source.describe()}")
                 t_interval, data_wait = time.perf_counter(), 0.0
             warm = min(1.0, (step + 1) / t.warmup_steps) if t.warmup_steps > 0 else 1.0
             for opt in stage.optimizers().values():
@@ -334,14 +399,13 @@ class Trainer:
                     g["lr"] = g["base_lr"] * lr_scale * warm
 
             t0 = time.perf_counter()
-            items = next(loader_it)
-            batch = Batch.from_items(items, device)
+            batch = source.get(step)
             data_wait += time.perf_counter() - t0
 
             rnd = StepRandom.for_step(run.seed, info.rank, step, device)
             logs = stage.train_step(batch, step, rnd)
             step += 1
-            for k, v in logs.items():
+            for k, v in logs.items():  # device tensors: summed there, read at the log interval only
                 acc[k] = acc.get(k, 0.0) + (v.detach().float() if torch.is_tensor(v) else float(v))
                 acc[f"#{k}"] = acc.get(f"#{k}", 0) + 1
             n_acc += 1
@@ -349,9 +413,9 @@ class Trainer:
                 bar.update(1)
 
             if step % t.log_every == 0 or step == total:
-                now = time.perf_counter()
                 values = {k: float(v) / acc[f"#{k}"] for k, v in acc.items() if not k.startswith("#")}
                 values = mean_over_ranks(values, info, device)
+                now = time.perf_counter()  # after the values reached the host: the GPU caught up
                 span = now - t_interval
                 record = {
                     "kind": "train", "step": step, "phase": phase.name,
@@ -360,7 +424,7 @@ class Trainer:
                     "samples_per_s": round(n_acc * batch.size * info.world_size / max(span, 1e-9), 2),
                     "steps_per_s": round(n_acc / max(span, 1e-9), 3),
                     "data_wait_frac": round(data_wait / max(span, 1e-9), 3),
-                    "elapsed_s": round(elapsed_before + now - t_start, 1),
+                    "elapsed_s": round(clock(), 1),
                 }
                 if info.is_main:
                     with metrics_path.open("a") as f:
@@ -377,26 +441,27 @@ class Trainer:
                         if main:
                             post[main] = f"{values[main]:.4f}"
                         bar.set_postfix(post, refresh=False)
-                acc, n_acc, data_wait, t_interval = {}, 0, 0.0, now
+                acc, n_acc, data_wait, t_interval = {}, 0, 0.0, time.perf_counter()
 
             if t.sample_every and step % t.sample_every == 0:
                 held_out = held_out if held_out is not None else self._held_out(stage, data_cfg, device)
-                self.write_samples(stage, held_out, step, phase.name)
+                self._aside(self.write_samples, stage, held_out, step, phase.name)
             if t.checkpoint_every and step % t.checkpoint_every == 0:
-                self.save(stage, self.out / "checkpoints" / f"step_{step:06d}", step,
-                          elapsed_before + time.perf_counter() - t_start)
+                self._aside(self.save, stage, self.out / "checkpoints" / f"step_{step:06d}", step, clock())
                 self._prune()
-            elapsed_now = elapsed_before + time.perf_counter() - t_start
-            if evals_due and t.eval_samples > 0 and any_rank(elapsed_now >= evals_due[0] * 60.0, info, device):
-                self.write_eval(stage, data_cfg, device, step, minutes=evals_due.pop(0))
+            if step % sync_every and not (total > 0 and step >= total):
+                continue
+            if evals_due and t.eval_samples > 0 and any_rank(clock() >= evals_due[0] * 60.0, info, device):
+                minutes = evals_due.pop(0)
+                self._aside(self.write_eval, stage, data_cfg, device, step, minutes=minutes)
             if budget > 0:
-                stop = any_rank(elapsed_before + time.perf_counter() - t_start >= budget, info, device)
+                stop = any_rank(clock() >= budget, info, device)
             if not stop and t.session_minutes > 0 and (total <= 0 or step < total):
                 paused = stop = any_rank(time.perf_counter() - t_start >= t.session_minutes * 60.0, info, device)
         if bar is not None:
             bar.close()
-        loader_it = None
-        elapsed = elapsed_before + time.perf_counter() - t_start
+        source = None
+        elapsed = clock()
         if paused:
             ckpt = self.out / "checkpoints" / f"step_{step:06d}"
             self.save(stage, ckpt, step, elapsed)
@@ -410,9 +475,10 @@ class Trainer:
         final = self.out / "final"
         self.save(stage, final, step, elapsed)
         held_out = self._held_out(stage, data_cfg, device)
-        self.write_samples(stage, held_out, step, phase.name)
-        if t.eval_samples > 0:
-            self.write_eval(stage, data_cfg, device, step, minutes=round(elapsed / 60.0, 2))
+        with stage.env.eager():
+            self.write_samples(stage, held_out, step, phase.name)
+            if t.eval_samples > 0:
+                self.write_eval(stage, data_cfg, device, step, minutes=round(elapsed / 60.0, 2))
         if throughput:
             tail = throughput[len(throughput) // 5:] or throughput  # past the warm-up
             sps = sum(t[0] for t in tail) / len(tail)
@@ -421,6 +487,13 @@ class Trainer:
                      f"({'data-bound: add workers or a larger pool' if wait > 0.3 else 'compute-bound'})")
         self.log(f"{stage.name}: {step} steps in {elapsed / 60:.1f} min; final checkpoint {final}")
         return final
+
+    def _aside(self, job: Callable, *args, **kwargs) -> None:
+        """Grids, evaluations and checkpoints inside the loop: eager, and off the budget clock."""
+        t0 = time.perf_counter()
+        with self._env.eager():
+            job(*args, **kwargs)
+        self.prep_s += time.perf_counter() - t0
 
     # .....................................................................................
     def _pool(self, stage: Stage, cfg) -> dict | None:
@@ -439,9 +512,30 @@ class Trainer:
                 self.pools[key] = build_pool(cfg, stage.square, folder, 1, log=self.log)
         return self.pools[key]
 
-    def _loader(self, stage: Stage, cfg, batch_size: int, start_batch: int, device):
-        return make_loader(cfg, stage.square, batch_size, self.info.rank, self.info.world_size,
-                           self.run.seed, start_batch, self._pool(stage, cfg), pin_memory=device.type == "cuda")
+    def _source(self, stage: Stage, cfg, batch_size: int, phase_start: int, device) -> BatchSource:
+        """Where a phase's batches come from: the pool on the device (the fast path), or a
+        DataLoader (samples rendered on the fly, or ``data.on_device: false``)."""
+        pool = self._pool(stage, cfg)
+        info, env = self.info, stage.env
+        if pool is not None and cfg.on_device:
+            encoder = stage.pool_encoder() if cfg.encode == "pool" else None
+            if encoder is not None:
+                hw = tuple(s // 8 for s in cfg.size)
+                with env.eager():
+                    made = LatentPool(pool, cfg, device, batch_size, info.rank, info.world_size, self.run.seed,
+                                      encoder, hw, channels_last=env.channels_last)
+            else:
+                made = DevicePool(pool, cfg, device, batch_size, info.rank, info.world_size, self.run.seed,
+                                  crop=stage.crops, channels_last=env.channels_last,
+                                  compile=env.compile and self.run.train.compile_backend == "inductor")
+            return BatchSource(phase_start, pool=made)
+
+        def loader(start_batch: int):
+            return make_loader(cfg, stage.square, batch_size, info.rank, info.world_size, self.run.seed,
+                               start_batch, pool, pin_memory=device.type == "cuda")
+
+        return BatchSource(phase_start, loader_factory=loader, cfg=cfg, crop=stage.crops, device=device,
+                           seed=self.run.seed, rank=info.rank, channels_last=env.channels_last)
 
     def _held_out(self, stage: Stage, cfg, device) -> Batch:
         return held_out_batch(cfg, stage.square, self.run.train.sample_count, device)
@@ -477,6 +571,10 @@ class Trainer:
 
     # .....................................................................................
     def save(self, stage: Stage, folder: Path, step: int, elapsed: float) -> None:
+        with stage.env.eager():  # shipping weights may need a forward pass (the VAE's latent stats)
+            self._save(stage, folder, step, elapsed)
+
+    def _save(self, stage: Stage, folder: Path, step: int, elapsed: float) -> None:
         if self.info.is_main:
             tmp = folder.with_name(folder.name + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)

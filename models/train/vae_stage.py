@@ -74,10 +74,24 @@ def load_vae(folder: str | Path, device="cpu") -> tuple[LightVAE, dict]:
 
 
 def encode_batch(vae: LightVAE, batch: Batch, env) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Scaled latents of person, garment and target (one encoder call, no grad), fp32."""
+    """Scaled latents of person, garment and target (one encoder call, no grad), fp32;
+    a latent pool's batch brings them along."""
+    if batch.latents is not None:
+        return batch.latents
     with torch.no_grad(), env.autocast():
         z = vae.encode(torch.cat([batch.person, batch.garment, batch.target]))
     return tuple(t.float() for t in z.chunk(3))
+
+
+def pool_encoder(vae: LightVAE, env):
+    """What ``data.encode: pool`` encodes the pool with: the frozen VAE, fp32 latents."""
+
+    @torch.no_grad()
+    def encode(images: torch.Tensor) -> torch.Tensor:
+        with env.autocast():
+            return vae.encode(images).float()
+
+    return encode
 
 
 class PatchDiscriminator(nn.Module):
@@ -98,6 +112,7 @@ class PatchDiscriminator(nn.Module):
 
 class VAEStage(Stage):
     name = "vae"
+    crops = True  # fully convolutional: data.augment.crop trains on windows of the images
 
     @property
     def square(self) -> int:
@@ -111,12 +126,14 @@ class VAEStage(Stage):
             scaling_factor=1.0, shift_factor=0.0,
         )
         self.vae = LightVAE(self.cfg).to(self.device)
+        self.env.optimize(self.vae.encoder)
+        self.env.optimize(self.vae.decoder)
         self.params = list(self.vae.parameters())
         self.opt = self.adamw(self.params, self.run.train.lr)
         self.ema = EMA(self.vae, self.run.train.ema_decay)
         self.disc = None
         if c.gan > 0:
-            self.disc = PatchDiscriminator().to(self.device)
+            self.disc = self.env.optimize(PatchDiscriminator().to(self.device))
             self.opt_d = self.adamw(self.disc.parameters(), self.run.train.lr)
         self.align = None
         if c.align_to:
