@@ -246,29 +246,35 @@ def check(stage_name: str, size, profile: str, args, inits, cache: Path, work: P
 
 
 def merge(path: Path, rows: list[dict]) -> list[dict]:
-    """Rows replace earlier rows of the same (profile, stage, size); the file stays sorted."""
+    """Rows replace earlier rows of the same (profile, stage, size, batch); the file stays sorted."""
     old = json.loads(path.read_text()) if path.is_file() else []
-    key = lambda r: (r["profile"], r["stage"], r["size"])  # noqa: E731
+    key = lambda r: (r["profile"], r["stage"], r["size"], r["batch"])  # noqa: E731
     new = {key(r): r for r in old}
     new.update({key(r): r for r in rows})
     order = {s: i for i, s in enumerate(STAGES)}
     return sorted(new.values(), key=lambda r: (r["profile"] != "before", r["profile"], order.get(r["stage"], 9),
-                                               int(r["size"].split("x")[0])))
+                                               int(r["size"].split("x")[0]), r["batch"]))
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| profile | stage | size | batch | samples/s | data wait | peak GiB | MFU | GFLOP/sample |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    """Markdown: one line per row; **bold** samples/s for the settings the configs now use."""
+    def pct(v):
+        return "—" if v is None else f"{100 * v:.1f}%"
+
+    lines = ["| profile | stage | size | batch | samples/s | data wait (GPU making batches) | peak GiB | MFU "
+             "| GFLOP/sample | first steps (s) |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        mfu = f"{100 * r['mfu']:.1f}%" if r.get("mfu") is not None else "—"
-        lines.append(f"| {r['profile']} | {r['stage']} | {r['size']} | {r['batch']} | {r['samples_per_s']:g} | "
-                     f"{100 * r['data_wait']:.1f}% | {r['peak_gib']:g} | {mfu} | {r['gflops_per_sample']:g} |")
+        sps = f"**{r['samples_per_s']:g}**" if r.get("configs_use") else f"{r['samples_per_s']:g}"
+        lines.append(f"| {r['profile']} | {r['stage']} | {r['size']} | {r['batch']} | {sps} | "
+                     f"{pct(r['data_wait'])} ({pct(r.get('data_gpu'))}) | {r['peak_gib']:g} | {pct(r.get('mfu'))} | "
+                     f"{r['gflops_per_sample']:g} | {r['warmup_s']:g} |")
     return "\n".join(lines)
 
 
 def render_doc(rows: list[dict], doc: Path, command: str) -> None:
     gpus = sorted({r["gpu"] for r in rows})
-    body = (f"{MARK_BEGIN}\nMeasured on {', '.join(gpus)} by `{command}` (rows in "
+    body = (f"{MARK_BEGIN}\nMeasured on {', '.join(gpus)} by {command} (rows in "
             f"[train_speed.json](train_speed.json)):\n\n{table(rows)}\n{MARK_END}")
     text = doc.read_text()
     if MARK_BEGIN in text:
@@ -301,7 +307,7 @@ def main(argv=None) -> int:
 
     if args.render:
         rows = json.loads(Path(args.render).read_text())
-        render_doc(rows, Path(args.doc), "python benchmarks/train_speed.py --profile before|after")
+        render_doc(rows, Path(args.doc), "the commands above")
         print(table(rows))
         return 0
 

@@ -4,9 +4,10 @@
     python -m models.recipes.default --preset tiny --out /tmp/r          # CPU smoke run, minutes
 
 Trains, in order, the LightVAE, the ``dit`` teacher and the ``small`` student by FGA
-distillation on the synthetic world, then the ablations (no distillation, no TCG) at the
-same budget, then refines the student and each ablation (more FGA at the target resolution,
-on fresh samples, the generator updated every step), then exports the INT8 bundle. Each stage is a run
+distillation on the synthetic world, then exports the INT8 bundle (the default stages, one
+GPU lease). Asked for by name (``--stages``): the ablations (no distillation, no TCG) at the
+student's budget, and the refine stage, which continues the student and each ablation (more
+FGA at the target resolution, on fresh samples, the generator updated every step). Each stage is a run
 folder under ``--out``::
 
     vae/  teacher/  student/  student-no-distill/  student-no-tcg/  refine/  refine-no-distill/
@@ -51,6 +52,8 @@ from pathlib import Path
 DESCRIPTION = ("Train the default model: the LightVAE, the dit teacher, the student by FGA distillation, "
                "the ablations at the same budget, then the INT8 bundle.")
 STAGES = ("vae", "teacher", "student", "ablations", "refine", "export")
+# what one GPU lease runs by default (docs/training.md); ablations and refine are asked for by name
+DEFAULT_STAGES = ("vae", "teacher", "student", "export")
 ABLATIONS = {
     "no-distill": {"student.distill": False},
     "no-tcg": {"student.tcg": False},
@@ -60,10 +63,11 @@ ABLATIONS = {
 # last phase) on fresh samples, generator every step, distillation from its first step.
 REFINE = {"student.ratio": 1, "student.regression_steps": 0}
 # wall-clock minutes per stage (0 = the config's step limits); ablations: each run.
-# refine: 7.5 minutes on four GPUs (torchrun) for the shipped small model (docs/training.md)
+# small: vae + teacher + student + export in one 30-minute lease of one GPU (docs/training.md,
+# "One lease"); refine: 7.5 minutes on four GPUs (torchrun) for the shipped small model
 MINUTES = {
     "tiny": {"vae": 0, "teacher": 0, "student": 0, "ablations": 0, "refine": 0},
-    "small": {"vae": 2.5, "teacher": 4.0, "student": 20.0, "ablations": 20.0, "refine": 7.5},
+    "small": {"vae": 2.0, "teacher": 4.5, "student": 14.0, "ablations": 14.0, "refine": 7.5},
 }
 BUDGETS = ("vae", "teacher", "student", "ablations", "refine")
 
@@ -493,7 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run folder (stages go in sub-folders)")
     p.add_argument("--preset", choices=tuple(MINUTES), default="small")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--stages", default=",".join(STAGES), help=f"comma list from {', '.join(STAGES)}")
+    p.add_argument("--stages", default=",".join(DEFAULT_STAGES),
+                   help=f"comma list from {', '.join(STAGES)} (default: {','.join(DEFAULT_STAGES)})")
     p.add_argument("--minutes", "--minutes-per-stage", dest="minutes",
                    help="wall-clock budget per stage, e.g. 'vae=2,teacher=4,student=5,ablations=2.5' or one number")
     p.add_argument("--max-steps", help="step limit per stage, e.g. 'vae=2000,student=500'")
