@@ -346,3 +346,64 @@ def test_session_pause_then_resume_equals_one_run(run_dir, tmp_path):
                   progress=False)
     a, b = load_file(str(one / "student.safetensors")), load_file(str(final / "student.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_cli_and_recipe_train_the_same_weights(tmp_path):
+    """One entry point: `vton train` with an overlay and the recipe's table give the same
+    checkpoints, bit for bit, for the same config, seed and budget (tiny, CPU)."""
+    from safetensors.torch import load_file
+
+    from app.cli import main as cli
+    from models.recipes.default import main as recipe
+
+    out = tmp_path / "recipe"
+    assert recipe(["--preset", "tiny", "--out", str(out), "--stages", "vae,teacher,ablations",
+                   "--ablations", "no-distill", "--max-steps", "3", "-q"]) == 0
+    runs = tmp_path / "cli"
+    for stage in ("vae", "teacher"):
+        assert cli(["train", stage, "--config", str(CONFIG_DIR / f"tiny_{stage}.yaml"), "--out", str(runs / stage),
+                    "--max-steps", "3", "-q"]) == 0
+    assert cli(["train", "student", "--config", str(CONFIG_DIR / "tiny_student.yaml"), "--no-distill",
+                "--out", str(runs / "student-no-distill"), "--max-steps", "3", "-q"]) == 0
+    for name, weights in (("vae", "vae"), ("teacher", "teacher"), ("student-no-distill", "student")):
+        a = load_file(str(out / name / "final" / f"{weights}.safetensors"))
+        b = load_file(str(runs / name / "final" / f"{weights}.safetensors"))
+        assert a.keys() == b.keys(), name
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    events = [r["event"] for r in records(runs / "vae", "event")]
+    assert events[0] == "started" and events[-1] == "finished" and "checkpoint saved" in events
+
+
+def test_sigterm_stops_at_a_step_with_a_checkpoint_that_resumes(tmp_path):
+    """What a front end's Stop does: SIGTERM -> the run saves a resumable checkpoint, logs a
+    'stopped' event and exits 0; --resume finishes it."""
+    import signal
+    import time
+
+    cfg = str(CONFIG_DIR / "tiny_vae.yaml")
+    out = tmp_path / "vae"
+    cmd = [sys.executable, "-m", "app.cli", "train", "vae", "--config", cfg, "--out", str(out), "-q",
+           "--max-steps", "100000", "--set", "train.log_every=1"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        def training() -> bool:
+            return (out / "metrics.jsonl").is_file() and bool(records(out))
+
+        while not training():
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.time() < deadline, "no training step within 2 minutes"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    stopped = [r for r in records(out, "event") if r["event"] == "stopped"]
+    assert len(stopped) == 1 and Path(stopped[0]["checkpoint"]).is_dir()
+    assert "paused; continue with" in err
+    step = stopped[0]["step"]
+    done = subprocess.run([*cmd[:-4], "--resume", str(out), "--max-steps", str(step + 2)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert records(out, "event")[-1]["event"] == "finished"

@@ -13,6 +13,7 @@ from pathlib import Path
 from engine.errors import InputError
 
 STAGES = ("vae", "teacher", "student")
+ABLATIONS = ("no-distill", "no-tcg", "no-lc")  # student flags that name overlay files
 
 
 def register(sub) -> None:
@@ -33,13 +34,16 @@ def register(sub) -> None:
         s.add_argument("--seed", type=int, help="override the config's seed")
         if stage in ("teacher", "student"):
             s.add_argument("--vae", type=Path, help="VAE checkpoint (overrides init.vae)")
+        s.add_argument("--overlay", action="append", default=[], metavar="NAME|FILE",
+                       help="apply an overlay after the config (a name from models/train/configs/overlays, "
+                            "e.g. no-tcg or small-refine, or a YAML file; repeatable, in order)")
         if stage == "student":
             s.add_argument("--teacher", type=Path, help="teacher checkpoint or SD3.5 folder (overrides init.teacher)")
-            s.add_argument("--no-distill", action="store_true", help="ablation: L_diff (+ L_cons) only")
-            s.add_argument("--no-tcg", action="store_true", help="ablation: no TCG loss (lambda2 = 0)")
-            s.add_argument("--no-lc", action="store_true", help="ablation: no latent concatenation")
+            for name in ABLATIONS:
+                s.add_argument(f"--{name}", dest="overlay", action="append_const", const=name,
+                               help=f"ablation: the '{name}' overlay (models/train/configs/overlays/{name}.yaml)")
         s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override any config key, e.g. --set train.lr=5e-5 (repeatable)")
+                       help="override any config key, e.g. --set train.lr=5e-5 (repeatable, applied last)")
         s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
         s.set_defaults(func=run, train_stage=stage)
 
@@ -61,12 +65,6 @@ def overrides_from(args) -> dict:
         except ConfigError as exc:
             raise InputError("--set", str(exc)) from None
         out[key] = value
-    if args.max_steps is not None:
-        out["train.max_steps"] = args.max_steps
-    if args.max_minutes is not None:
-        out["train.max_minutes"] = args.max_minutes
-    if args.session_minutes is not None:
-        out["train.session_minutes"] = args.session_minutes
     if args.device is not None:
         out["train.device"] = args.device
     if args.seed is not None:
@@ -75,12 +73,6 @@ def overrides_from(args) -> dict:
         out["init.vae"] = str(args.vae.resolve())
     if getattr(args, "teacher", None) is not None:
         out["init.teacher"] = str(args.teacher.resolve())
-    if getattr(args, "no_distill", False):
-        out["student.distill"] = False
-    if getattr(args, "no_tcg", False):
-        out["student.tcg"] = False
-    if getattr(args, "no_lc", False):
-        out["student.latent_concat"] = False
     return out
 
 
@@ -94,12 +86,14 @@ def default_out(name: str, stage: str) -> Path:
 
 
 def run(args) -> int:
-    from models.train.config import ConfigError, load_run_config
+    from models.train import Budget, resolve
+    from models.train.config import ConfigError
 
     if not args.config.is_file():
         raise InputError(args.config, "config file not found")
+    budget = Budget(minutes=args.max_minutes, steps=args.max_steps, session_minutes=args.session_minutes)
     try:
-        cfg = load_run_config(args.config, overrides=overrides_from(args))
+        cfg = resolve(args.config, args.overlay, budget, overrides_from(args))
     except ConfigError as exc:
         raise InputError(args.config, str(exc)) from None
     if cfg.stage != args.train_stage:
@@ -122,8 +116,8 @@ def run(args) -> int:
     except ConfigError as exc:
         raise InputError(args.config, str(exc)) from None
     if final is None:
-        print(f"paused; continue with: vton train {args.train_stage} --config {args.config} --out {out} --resume {out}",
-              file=sys.stderr)
+        print(f"paused; continue with: vton train {args.train_stage} --config {args.config} --out {out} --resume {out}"
+              + "".join(f" --overlay {o}" for o in args.overlay), file=sys.stderr)
         return 0
     print(final)
     return 0

@@ -9,13 +9,13 @@ bundle (``to_dict`` / ``from_dict``).
 from __future__ import annotations
 
 import dataclasses
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from ..config_io import from_dict
 from .adapter import AdapterConfig, DinoConfig, LightAdapter
 from .garment_net import GarmentNet, GarmentNetConfig
 from .tryon_net import TryonNet, TryonNetConfig
@@ -63,27 +63,8 @@ class StudentConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> StudentConfig:
-        return _from_dict(cls, data)
-
-
-def _from_dict(cls, data):
-    """Rebuild a (nested, frozen) config dataclass from ``asdict`` output / JSON."""
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in data:
-            continue
-        value, hint = data[f.name], hints[f.name]
-        if dataclasses.is_dataclass(hint):
-            value = _from_dict(hint, value)
-        elif typing.get_origin(hint) is tuple:
-            value = _to_tuple(value)
-        kwargs[f.name] = value
-    return cls(**kwargs)
-
-
-def _to_tuple(value):
-    return tuple(_to_tuple(v) if isinstance(v, list | tuple) else v for v in value)
+        """Strict: an unknown key or a wrong type is an error naming the key (models.config_io)."""
+        return from_dict(cls, data, "student")
 
 
 def full_config() -> StudentConfig:

@@ -47,21 +47,15 @@ import subprocess
 import sys
 import tarfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 DESCRIPTION = ("Train the default model: the LightVAE, the dit teacher, the student by FGA distillation, "
-               "the ablations at the same budget, then the INT8 bundle.")
+               "then the INT8 bundle (and, by name, the ablations and the refine stage).")
 STAGES = ("vae", "teacher", "student", "ablations", "refine", "export")
 # what one GPU lease runs by default (docs/training.md); ablations and refine are asked for by name
 DEFAULT_STAGES = ("vae", "teacher", "student", "export")
-ABLATIONS = {
-    "no-distill": {"student.distill": False},
-    "no-tcg": {"student.tcg": False},
-    "no-lc": {"student.latent_concat": False},
-}
-# The refine stage: the finished student, more FGA at the target resolution (the config's
-# last phase) on fresh samples, generator every step, distillation from its first step.
-REFINE = {"student.ratio": 1, "student.regression_steps": 0}
+ABLATIONS = ("no-distill", "no-tcg", "no-lc")  # overlay files in models/train/configs/overlays
 # wall-clock minutes per stage (0 = the config's step limits); ablations: each run.
 # small: vae + teacher + student + export in one 30-minute lease of one GPU (docs/training.md,
 # "One lease"); refine: 7.5 minutes on four GPUs (torchrun) for the shipped small model
@@ -70,6 +64,32 @@ MINUTES = {
     "small": {"vae": 2.0, "teacher": 4.5, "student": 14.0, "ablations": 14.0, "refine": 7.5},
 }
 BUDGETS = ("vae", "teacher", "student", "ablations", "refine")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of the recipe: its folder under ``--out``, its config
+    (``<preset>_<config>.yaml``), its overlays and the budget it draws on. ``after`` is the
+    finished run it continues (``init.student``), if any."""
+
+    name: str
+    config: str
+    overlays: tuple[str, ...] = ()
+    budget: str = ""
+    after: str | None = None
+
+
+def plan(stage: str, preset: str, ablations: list[str]) -> list[Run]:
+    """The recipe as a table: the runs of each stage, in order."""
+    refine = f"{preset}-refine"
+    return {
+        "vae": [Run("vae", "vae", (), "vae")],
+        "teacher": [Run("teacher", "teacher", (), "teacher")],
+        "student": [Run("student", "student", (), "student")],
+        "ablations": [Run(f"student-{a}", "student", (a,), "ablations") for a in ablations],
+        "refine": [Run("refine", "student", (refine,), "refine", after="student")]
+        + [Run(f"refine-{a}", "student", (refine, a), "refine", after=f"student-{a}") for a in ablations],
+    }.get(stage, [])
 
 
 def log(msg: str) -> None:
@@ -132,90 +152,82 @@ class Recipe:
 
         return bundled_config(f"{self.preset}_{kind}")
 
-    def overrides(self, kind: str, budget_key: str) -> dict:
+    def budget(self, key: str):
+        """A run's budget: its stage's minutes and steps (ablations: the student's when not set)."""
+        from models.train import Budget
+
+        fallback = "student" if key == "ablations" else key
+        minutes = self.minutes.get(key) or self.minutes.get(fallback) or None
+        steps = self.steps.get(key, self.steps.get(fallback))
+        return Budget(minutes=minutes, steps=steps or None, session_minutes=self.args.session_minutes or None)
+
+    def overrides(self, run: Run) -> dict:
+        """What the command line changes in every run (seed, cache, device...) and ``--set``."""
         a = self.args
         o: dict = {"seed": a.seed, "data.cache_dir": str(self.out / "cache")}
-        fallback = "student" if budget_key in ("ablations", "refine") else budget_key  # the student's limits
-        minutes = self.minutes.get(budget_key) or self.minutes.get(fallback, 0)
-        if minutes:
-            o["train.max_minutes"] = minutes
-        steps = self.steps.get(budget_key, self.steps.get(fallback))
-        if steps:
-            o["train.max_steps"] = steps
         if a.device:
             o["train.device"] = a.device
-        if a.session_minutes:
-            o["train.session_minutes"] = a.session_minutes
         if a.workers is not None:
             o["data.num_workers"] = a.workers
-        if budget_key == "refine" and not self.minutes.get("refine") and "refine" not in self.steps:
-            o.pop("train.max_minutes", None)  # step-limited (tiny): the refine phase's own steps
-            o.pop("train.max_steps", None)
-        if kind == "student":
+        if run.config == "student":
             if a.eval_samples is not None:
                 o["train.eval_samples"] = a.eval_samples
             if a.eval_world_seed is not None:
                 o["data.eval_world_seed"] = a.eval_world_seed
+        if run.after is not None:
+            o["init.student"] = f"../{run.after}/final"
         for text in a.set or []:
             from models.train.config import parse_override
 
             scope, _, rest = text.partition(":")
-            if rest and scope in (kind, budget_key, "all"):
+            if rest and scope in (run.config, run.budget, "all"):
                 k, v = parse_override(rest)
                 o[k] = v
         return o
 
-    def replay_overrides(self, name: str, kind: str, phases: list[dict] | None = None) -> dict:
+    def replay_overrides(self, run: Run, resolved) -> dict:
         """Step-based phases and limits equal to what the recorded run did."""
-        from models.train.config import load_config_dict
-
-        rec = self.replay.get(name)
+        rec = self.replay.get(run.name)
         if not rec:
             return {}
-        phases = phases or load_config_dict(self.config_for(kind)).get("phases") or [{}]
         starts = rec["phase_starts"] + [rec["steps"]]
         new = []
-        for i, p in enumerate(phases[: len(rec["phase_starts"])]):
-            q = dict(p)
-            q.pop("fraction", None)
+        for i, p in enumerate(resolved.all_phases()[: len(rec["phase_starts"])]):
+            q = {k: v for k, v in resolved.to_dict()["phases"][i].items() if k != "fraction"} if resolved.phases \
+                else {"name": p.name}
             q["steps"] = starts[i + 1] - starts[i] if i + 1 < len(rec["phase_starts"]) else 0
             new.append(q)
         return {"phases": new, "train.max_steps": rec["steps"], "train.max_minutes": 0}
 
-    def train_stage(self, name: str, kind: str, budget_key: str, extra: dict | None = None,
-                    phases: list[dict] | None = None) -> None:
-        from models.train.config import load_run_config
-        from models.train.runner import stage_class
-        from models.train.trainer import STATE_JSON, Trainer, find_checkpoint
+    def train_run(self, run: Run, extra: dict | None = None) -> None:
+        from models.train import resolve, train
+        from models.train.trainer import STATE_JSON, find_checkpoint
 
-        folder = self.out / name
+        folder = self.out / run.name
         if (folder / "final" / "config.json").is_file():
-            log(f"{name}: done already ({folder / 'final'})")
-            self.note(name, folder)
+            log(f"{run.name}: done already ({folder / 'final'})")
+            self.note(run.name, folder)
             return
         resume = None
         try:
             resume = find_checkpoint(folder)
         except FileNotFoundError:
             pass
-        o = {**self.overrides(kind, budget_key), **(extra or {})}
-        data = {"phases": phases} if phases else None
-        rep = self.replay_overrides(name, kind, phases)
-        if rep:
-            data = {"phases": rep.pop("phases")}
-            o.update(rep)
-        run = load_run_config(self.config_for(kind), data=data, overrides=o)
-        log(f"{name}: training ({self.config_for(kind).name}, "
-            f"{run.train.max_minutes or '-'} min, {run.total_steps() or '-'} steps)"
+        config, budget = self.config_for(run.config), self.budget(run.budget)
+        o = {**self.overrides(run), **(extra or {})}
+        o.update(self.replay_overrides(run, resolve(config, run.overlays, budget, o)))
+        resolved = resolve(config, run.overlays, budget, o)
+        log(f"{run.name}: training ({config.name}{''.join(' + ' + x for x in run.overlays)}, "
+            f"{resolved.train.max_minutes or '-'} min, {resolved.total_steps() or '-'} steps)"
             + (f", resuming {resume}" if resume else ""))
         t0 = time.perf_counter()
-        if Trainer(stage_class(kind), run, folder, resume=resume, progress=not self.args.quiet).fit() is None:
-            log(f"{name}: paused (--session-minutes); the same command resumes it")
+        if train(resolved, folder, resume=resume, progress=not self.args.quiet) is None:
+            log(f"{run.name}: paused (--session-minutes); the same command resumes it")
             self.paused = True
             return
         state = json.loads((folder / "final" / STATE_JSON).read_text())
-        log(f"{name}: {state['step']} steps in {(time.perf_counter() - t0) / 60:.1f} min")
-        self.note(name, folder)
+        log(f"{run.name}: {state['step']} steps in {(time.perf_counter() - t0) / 60:.1f} min")
+        self.note(run.name, folder)
 
     def note(self, name: str, folder: Path) -> None:
         from models.train.trainer import STATE_JSON
@@ -255,58 +267,39 @@ class Recipe:
             if self.paused:
                 log(f"{stage}: waits for the paused stage (run the same command again)")
                 break
-            if stage in ("vae", "teacher"):
-                self.train_stage(stage, stage, stage)
-            elif stage == "student":
-                extra = {}
-                ab = self.minutes.get("ablations", 0)
-                st = self.minutes.get("student", 0)
-                if self.ablations() and ab and st and ab < st:
-                    extra["train.eval_at_minutes"] = [ab]
-                self.train_stage("student", "student", "student", extra)
-            elif stage == "ablations":
-                for name in self.ablations():
-                    if self.paused:
-                        break
-                    self.train_stage(f"student-{name}", "student", "ablations", ABLATIONS[name])
-            elif stage == "refine":
-                self.refine()
-            elif stage == "export":
+            if stage == "export":
                 if is_main():
                     self.export()
+                continue
+            runs = plan(stage, self.preset, self.ablations())
+            if stage == "refine":
+                runs = self.finished_before(runs)
+            for run in runs:
+                if self.paused:
+                    break
+                self.train_run(run, self.student_extra() if run.name == "student" else None)
         if self.args.pack_to and is_main():
             pack(self.out, Path(self.args.pack_to), self.args.pack.split(",") if self.args.pack else stages,
                  self.ablations(), int(self.args.part_mib * 2**20), weights=not self.args.pack_metrics_only)
         self.save_record()
 
-    def refine(self) -> None:
-        """The finished student, more FGA: one phase, the config's last (target resolution),
-        fresh samples every step; budget ``--minutes refine=N`` (or that phase's steps).
-        Each ablation whose student is finished gets the same refine with its own change
-        (``refine-no-distill`` from ``student-no-distill``...), so the ablations end at the
-        shipped model's budget too."""
-        from models.train.config import load_config_dict
+    def student_extra(self) -> dict:
+        """Ablations on a shorter budget: the full student is also scored when it has trained that long."""
+        ab, st = self.minutes.get("ablations", 0), self.minutes.get("student", 0)
+        return {"train.eval_at_minutes": [ab]} if self.ablations() and ab and st and ab < st else {}
 
-        def finished(student: str) -> bool:
-            return (self.out / student / "final" / "config.json").is_file()
+    def finished_before(self, runs: list[Run]) -> list[Run]:
+        """The refine runs whose student is finished (each ablation's refine continues its own
+        student, so the ablations end at the shipped model's budget too)."""
+        def finished(name: str) -> bool:
+            return (self.out / name / "final" / "config.json").is_file()
 
-        runs = [("refine", "student", {})] + [(f"refine-{a}", f"student-{a}", ABLATIONS[a]) for a in self.ablations()]
-        if not any(finished(student) for _, student, _ in runs):
+        if not any(finished(r.after) for r in runs):
             raise SystemExit(f"refine: needs the finished student ({self.out / 'student' / 'final'})")
-        phases = load_config_dict(self.config_for("student")).get("phases") or [{}]
-        last = {k: v for k, v in phases[-1].items() if k != "fraction"}
-        last.update(name="refine", data={**last.get("data", {}), "num_samples": 0})
-        limit = {}
-        if not self.minutes.get("refine") and "refine" not in self.steps:
-            limit["train.max_steps"] = int(last.get("steps") or 0) or 1
-        for name, student, change in runs:
-            if self.paused:
-                break
-            if not finished(student):
-                log(f"{name}: skipped, {student} has no final checkpoint")
-                continue
-            extra = {**REFINE, "init.student": f"../{student}/final", **change, **limit}
-            self.train_stage(name, "student", "refine", extra, phases=[last])
+        for r in runs:
+            if not finished(r.after):
+                log(f"{r.name}: skipped, {r.after} has no final checkpoint")
+        return [r for r in runs if finished(r.after)]
 
     def ablations(self) -> list[str]:
         names = [a for a in (self.args.ablations or "").split(",") if a]

@@ -1,15 +1,15 @@
 """Training and FGA distillation (DESIGN §6): VAE, teacher and student stages, one trainer.
 
-    from models.train import train
-    train("models/train/configs/tiny_vae.yaml", "runs/tiny/vae")
-    train("models/train/configs/tiny_teacher.yaml", "runs/tiny/teacher")   # init.vae: ../vae/final
-    train("models/train/configs/tiny_student.yaml", "runs/tiny/student")   # + init.teacher
+    from models.train import Budget, train
+    train("tiny_vae", "runs/tiny/vae")
+    train("tiny_teacher", "runs/tiny/teacher")                       # init.vae: ../vae/final
+    train("tiny_student", "runs/tiny/student", overlays=["no-tcg"], budget=Budget(steps=20))
 
-Command line: ``vton train vae|teacher|student --config FILE``; the whole default recipe:
-``python -m models.recipes.default``.
+The one entry point of the command line (``vton train vae|teacher|student --config FILE``),
+the recipe (``python -m models.recipes.default``) and the studio's developer tabs.
 """
 
 from .config import RunConfig, bundled_config, load_run_config
-from .runner import stage_class, train
+from .runner import Budget, resolve, stage_class, train
 
-__all__ = ["RunConfig", "bundled_config", "load_run_config", "stage_class", "train"]
+__all__ = ["Budget", "RunConfig", "bundled_config", "load_run_config", "resolve", "stage_class", "train"]

@@ -14,18 +14,14 @@ resolution or a narrower category mix, at a lower learning rate.
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from ..config_io import ConfigError, from_dict  # the one strict loader (also used for network configs)
+
 STAGES = ("vae", "teacher", "student")
-
-
-class ConfigError(ValueError):
-    """A config file or override that cannot be used (the message names the key)."""
 
 
 @dataclass(frozen=True)
@@ -259,73 +255,6 @@ def _plain(value):
     return value
 
 
-def from_dict(cls, data, where: str = ""):
-    """Build a (nested, frozen) config dataclass from plain YAML/JSON data; unknown keys are errors."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where or cls.__name__}: expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"{where + '.' if where else ''}{unknown[0]}: unknown key (known: {', '.join(sorted(names))})")
-    kwargs = {}
-    for name, value in data.items():
-        key = f"{where}.{name}" if where else name
-        kwargs[name] = _convert(hints[name], value, key)
-    try:
-        return cls(**kwargs)
-    except ConfigError:
-        raise
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where or cls.__name__}: {exc}") from None
-
-
-def _convert(hint, value, key):
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
-        return from_dict(hint, value, key)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _convert(inner[0], value, key)
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"{key}: expected a list, got {value!r}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(args[0], v, key) for v in value)
-        if len(args) != len(value):
-            raise ConfigError(f"{key}: expected {len(args)} values, got {len(value)}")
-        return tuple(_convert(a, v, key) for a, v in zip(args, value, strict=True))
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true or false, got {value!r}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
-        return int(value)
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
-        try:
-            return float(value)  # YAML reads 1e-4 (no dot) as a string
-        except ValueError:
-            raise ConfigError(f"{key}: expected a number, got {value!r}") from None
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string, got {value!r}")
-        return value
-    if hint is dict or origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
-        return dict(value)
-    return value
-
-
 def set_dotted(data: dict, dotted: str, value) -> None:
     """``set_dotted(d, "train.lr", 1e-4)``: set a nested key, creating mappings on the way."""
     parts = dotted.split(".")
@@ -368,13 +297,17 @@ def load_config_dict(path: str | Path) -> dict:
 
 
 def load_run_config(path: str | Path | None = None, data: dict | None = None,
-                    overrides: dict | None = None) -> RunConfig:
-    """Load a run config from a YAML file and/or a dict; ``overrides`` are dotted keys."""
+                    overrides: dict | None = None, overlays: tuple | list = ()) -> RunConfig:
+    """The one way a run config is read: a YAML file and/or a dict, then each overlay file in
+    order (``overlay_file``: a name such as ``no-distill`` or a path; nested mappings merge,
+    anything else replaces), then ``overrides`` (dotted keys). Unknown keys are errors."""
     merged: dict = {}
     if path is not None:
         merged = load_config_dict(path)
     if data:
         merged = _deep_merge(merged, data)
+    for overlay in overlays:
+        merged = _deep_merge(merged, load_config_dict(overlay_file(overlay)))
     for key, value in (overrides or {}).items():
         set_dotted(merged, key, value)
     if "stage" not in merged:
@@ -390,6 +323,24 @@ def _deep_merge(a: dict, b: dict) -> dict:
 
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+OVERLAY_DIR = CONFIG_DIR / "overlays"
+
+
+def overlay_file(name: str | Path) -> Path:
+    """An overlay: a name from ``models/train/configs/overlays`` (``no-distill``,
+    ``small-refine`` ...) or a path to a YAML file of the same form."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") or path.parent != Path("."):
+        if not path.is_file():
+            raise ConfigError(f"{path}: overlay file not found")
+        return path
+    path = OVERLAY_DIR / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in OVERLAY_DIR.glob("*.yaml")))
+        raise ConfigError(f"{name}: no such overlay (known: {known})")
+    return path
 
 
 def bundled_config(name: str) -> Path:

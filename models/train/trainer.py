@@ -30,7 +30,9 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
@@ -281,13 +283,48 @@ class Trainer:
     # .....................................................................................
     def fit(self) -> Path | None:
         """Train until the step limit or the time budget; returns the final checkpoint folder,
-        or None when ``train.session_minutes`` paused the run (a resumable checkpoint)."""
+        or None when ``train.session_minutes`` paused the run or a stop was asked for
+        (``request_stop``, SIGTERM or SIGINT): a resumable checkpoint either way.
+
+        Progress goes to ``metrics.jsonl`` as it happens, for any front end to follow:
+        ``train`` lines (losses, samples/s, ETA), ``sample`` and ``eval`` lines, and
+        ``event`` lines: started, phase, sample grid written, checkpoint saved, paused,
+        stopped, finished, or failed (with the message)."""
         self.info, device, created = init_distributed(self.run.train.device)
+        self._stop = False
+        restore = self._catch_stop_signals()
         try:
             return self._fit(device)
+        except Exception as exc:
+            if self.out.is_dir():
+                self.event("failed", message=f"{type(exc).__name__}: {exc}")
+            raise
         finally:
+            for sig, handler in restore.items():
+                signal.signal(sig, handler)
             if created:
                 cleanup()
+
+    def request_stop(self) -> None:
+        """Stop at the next step boundary with a checkpoint to resume from (safe from a signal handler)."""
+        self._stop = True
+
+    def _catch_stop_signals(self) -> dict:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        old = {}
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            old[sig] = signal.signal(sig, lambda *_: self.request_stop())
+        return old
+
+    def event(self, name: str, **fields) -> None:
+        """One ``{"kind": "event"}`` line in metrics.jsonl (rank 0)."""
+        if not self.info.is_main:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        record = {"kind": "event", "event": name, "time": round(time.time(), 3), **fields}
+        with (self.out / "metrics.jsonl").open("a") as f:
+            f.write(json.dumps(record) + "\n")
 
     def setup(self, device: torch.device) -> Stage:
         """Everything before the first step: backend flags, the data pools (rendered by all
@@ -348,6 +385,8 @@ class Trainer:
         budget = run.train.max_minutes * 60.0
         if total <= 0 and budget <= 0:
             raise ConfigError("the run has no end: set train.max_steps, phase steps or train.max_minutes")
+        self.event("started", stage=stage.name, step=step, steps=total or None, minutes=run.train.max_minutes or None,
+                   resumed_from=str(self.resume) if self.resume is not None else None)
         phases = run.all_phases()
 
         metrics_path = self.out / "metrics.jsonl"
@@ -392,6 +431,8 @@ class Trainer:
                 held_out = None
                 self.log(f"phase {i} '{phase.name}' from step {step}: {data_cfg.size[0]}x{data_cfg.size[1]}, "
                          f"batch {batch_size} x {info.world_size}, lr {phase.lr or t.lr:g}, {source.describe()}")
+                self.event("phase", step=step, phase=phase.name, size=list(data_cfg.size), batch=batch_size,
+                           data=source.describe())
                 t_interval, data_wait = time.perf_counter(), 0.0
             warm = min(1.0, (step + 1) / t.warmup_steps) if t.warmup_steps > 0 else 1.0
             for opt in stage.optimizers().values():
@@ -426,6 +467,10 @@ class Trainer:
                     "data_wait_frac": round(data_wait / max(span, 1e-9), 3),
                     "elapsed_s": round(clock(), 1),
                 }
+                etas = [budget - clock()] if budget > 0 else []
+                if total > 0:
+                    etas.append((total - step) / max(record["steps_per_s"], 1e-9))
+                record["eta_s"] = round(max(0.0, min(etas)), 1) if etas else None
                 if info.is_main:
                     with metrics_path.open("a") as f:
                         f.write(json.dumps(record) + "\n")
@@ -456,8 +501,9 @@ class Trainer:
                 self._aside(self.write_eval, stage, data_cfg, device, step, minutes=minutes)
             if budget > 0:
                 stop = any_rank(clock() >= budget, info, device)
-            if not stop and t.session_minutes > 0 and (total <= 0 or step < total):
-                paused = stop = any_rank(time.perf_counter() - t_start >= t.session_minutes * 60.0, info, device)
+            if not stop and (total <= 0 or step < total):
+                session_over = t.session_minutes > 0 and time.perf_counter() - t_start >= t.session_minutes * 60.0
+                paused = stop = any_rank(session_over or self._stop, info, device)
         if bar is not None:
             bar.close()
         source = None
@@ -466,8 +512,10 @@ class Trainer:
             ckpt = self.out / "checkpoints" / f"step_{step:06d}"
             self.save(stage, ckpt, step, elapsed)
             self._prune()
-            self.log(f"{stage.name}: paused after {t.session_minutes:g} min of this session at step {step} "
-                     f"({elapsed / 60:.1f} min of the budget spent); resume from {ckpt}")
+            why = "stopped on request" if self._stop else f"paused after {t.session_minutes:g} min of this session"
+            self.log(f"{stage.name}: {why} at step {step} ({elapsed / 60:.1f} min of the budget spent); "
+                     f"resume from {ckpt}")
+            self.event("stopped" if self._stop else "paused", step=step, checkpoint=str(ckpt))
             return None
         self.in_sync = ranks_in_sync(list(stage.modules().values()), info, device)
         if not self.in_sync:
@@ -486,6 +534,7 @@ class Trainer:
             self.log(f"{stage.name}: {sps:.1f} samples/s on {info.world_size} process(es), data wait {wait:.0%} "
                      f"({'data-bound: add workers or a larger pool' if wait > 0.3 else 'compute-bound'})")
         self.log(f"{stage.name}: {step} steps in {elapsed / 60:.1f} min; final checkpoint {final}")
+        self.event("finished", step=step, final=str(final), minutes=round(elapsed / 60.0, 2))
         return final
 
     def _aside(self, job: Callable, *args, **kwargs) -> None:
@@ -553,6 +602,7 @@ class Trainer:
                   **{k: round(v, 5) for k, v in metrics.items()}}
         with (self.out / "metrics.jsonl").open("a") as f:
             f.write(json.dumps(record) + "\n")
+        self.event("sample grid written", step=step, path=record["grid"])
 
     def write_eval(self, stage: Stage, cfg, device, step: int, minutes: float | None = None) -> None:
         if not self.info.is_main or type(stage).evaluate is Stage.evaluate:
@@ -603,6 +653,8 @@ class Trainer:
             }, indent=1) + "\n")
             shutil.rmtree(folder, ignore_errors=True)
             tmp.rename(folder)
+            self.event("checkpoint saved", step=step, path=str(folder.relative_to(self.out)
+                                                                if folder.is_relative_to(self.out) else folder))
         barrier(self.info)
 
     def load_state(self, stage: Stage, folder: Path) -> tuple[int, float, list[int]]:
