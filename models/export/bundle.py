@@ -297,3 +297,73 @@ def _export(student, out, sizes, int8, calibration, held_out, garment_features, 
 
 def bundle_summary(manifest: Manifest) -> str:
     return json.dumps({"name": manifest.name, "files": len(manifest.files), "parity": manifest.parity}, indent=2)
+
+
+# The synthetic worlds export draws from: calibration and the INT8-vs-fp32 parity samples,
+# both apart from training (world seed 1) and from evaluation (30000 validation, 40000 test).
+CALIBRATION_SEED = 10_000
+PARITY_SEED = 20_000
+
+
+def export_checkpoint(
+    checkpoint: str | Path | None,
+    out: str | Path,
+    *,
+    config: str | None = None,
+    sizes: Sequence[tuple[int, int]] | None = None,
+    int8: bool = True,
+    target: str = "desktop",
+    calibration_samples: int = 16,
+    parity_samples: int = 4,
+    garment_features: str = "cached",
+    name: str | None = None,
+    seed: int = 0,
+    provenance: dict | None = None,
+    log: Log = print,
+) -> Manifest:
+    """The one export entry point (``vton bundle export``, the recipe, the studio's Export tab):
+    a student checkpoint folder (or, with ``checkpoint=None``, a random-init ``config``) ->
+    a verified bundle folder ``out`` for ``target`` desktop or android (the Android bundle is
+    converted from the very desktop graphs, whose hashes its manifest records)."""
+    from engine.errors import InputError
+
+    from ..checkpoint import load_student
+    from ..nets import build_student, get_config
+    from .samples import example_inputs_from_synthetic
+
+    if target not in ("desktop", "android"):
+        raise ValueError(f"target {target!r} is not desktop or android")
+    if checkpoint is not None:
+        student, meta = load_student(checkpoint)
+        if config and config != student.cfg.name:
+            raise InputError(checkpoint, f"is a '{student.cfg.name}' checkpoint, not '{config}'")
+        trained = True
+        provenance = {"checkpoint": str(checkpoint), "training": meta, **(provenance or {})}
+    else:
+        if not config:
+            raise InputError("config", "give a config (full, small or tiny) or a checkpoint")
+        torch.manual_seed(seed)
+        student = build_student(get_config(config))
+        trained = False
+        provenance = {"init": f"random (seed {seed})", **(provenance or {})}
+    sizes = [tuple(s) for s in (sizes or student.cfg.resolutions)]
+    step = 8 * student.cfg.unet.downsample_factor
+    for s in sizes:
+        if s[0] % step or s[1] % step:
+            raise InputError("size", f"{size_key(s)}: height and width must be multiples of {step}")
+    calibration = held_out = ()
+    if int8:
+        calibration = example_inputs_from_synthetic(calibration_samples, sizes[0], seed=CALIBRATION_SEED)
+        held_out = example_inputs_from_synthetic(parity_samples, sizes[0], seed=PARITY_SEED)
+    options = dict(sizes=sizes, int8=int8, calibration=calibration, held_out=held_out,
+                   garment_features=garment_features, trained=trained, name=name, provenance=provenance, log=log)
+    out = Path(out)
+    if target == "desktop":
+        return export_bundle(student, out, **options)
+    from .android import convert_to_android
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="vton-desktop-", dir=out.parent) as tmp:
+        desktop = Path(tmp) / "desktop"
+        export_bundle(student, desktop, **options)
+        return convert_to_android(desktop, out, log=log)

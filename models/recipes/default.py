@@ -310,9 +310,8 @@ class Recipe:
 
     def export(self) -> None:
         from engine.bundle import parse_size
-        from models.checkpoint import load_student
-        from models.export.bundle import export_bundle
-        from models.export.samples import example_inputs_from_synthetic
+        from models.checkpoint import read_checkpoint_config
+        from models.export.bundle import export_checkpoint
 
         bundle = self.out / "bundle"
         if (bundle / "manifest.json").is_file():
@@ -321,16 +320,12 @@ class Recipe:
         ckpt = self.out / "refine" / "final"
         if not (ckpt / "config.json").is_file():
             ckpt = self.out / "student" / "final"
-        student, meta = load_student(ckpt)
+        cfg, meta = read_checkpoint_config(ckpt)
         log(f"export: from {ckpt}")
         sizes = [parse_size(s) for s in self.args.export_sizes.split(",")] if self.args.export_sizes \
-            else [tuple(s) for s in student.cfg.resolutions]
+            else [tuple(s) for s in cfg.resolutions]
         log(f"export: INT8 bundle at {', '.join(f'{h}x{w}' for h, w in sizes)}")
         tiny = self.preset == "tiny"
-        n_cal = self.args.calibration_samples or (4 if tiny else 16)
-        n_par = self.args.parity_samples or (1 if tiny else 4)
-        calibration = example_inputs_from_synthetic(n_cal, sizes[0], seed=10_000)
-        held_out = example_inputs_from_synthetic(n_par, sizes[0], seed=20_000)
         stages = self.record["stages"]
         provenance = {
             "recipe": "models.recipes.default", "preset": self.preset, "seed": self.args.seed,
@@ -340,9 +335,11 @@ class Recipe:
             "checkpoint": ckpt.parent.name,
             "checkpoint_step": meta.get("step"),
         }
-        export_bundle(student, bundle, sizes=sizes, int8=True, calibration=calibration, held_out=held_out,
-                      trained=True, name=self.args.bundle_name or f"{self.preset}-default-int8",
-                      provenance=provenance, log=lambda m: log(f"export: {m}"))
+        export_checkpoint(ckpt, bundle, sizes=sizes, int8=True,
+                          calibration_samples=self.args.calibration_samples or (4 if tiny else 16),
+                          parity_samples=self.args.parity_samples or (1 if tiny else 4),
+                          name=self.args.bundle_name or f"{self.preset}-default-int8",
+                          provenance=provenance, log=lambda m: log(f"export: {m}"))
         self.record["bundle"] = str(bundle.relative_to(self.out))
 
 
