@@ -69,6 +69,11 @@ def test_vton_eval_keeps_bundles_of_one_name_apart(tiny_bundle, tmp_path):
 def test_win_rates_are_paired_per_sample_shares():
     from models.eval.quality import Scores, win_rates
 
-    ours = Scores(psnr=[20, 21, 22, 23], ssim=[0.9, 0.8, 0.95, 0.7], garment_colour_error=[10, 50, 20, 5])
-    base = Scores(psnr=[25, 20, 21, 30], ssim=[0.85, 0.85, 0.9, 0.9], garment_colour_error=[30, 40, 30, 30])
-    assert win_rates(ours, base) == {"ssim": 0.5, "psnr": 0.5, "garment_colour_error": 0.75}
+    nan = float("nan")
+    ours = Scores(psnr=[20, 21, 22, 23], ssim=[0.9, 0.8, 0.95, 0.7], garment_colour_error=[10, 50, 20, 5],
+                  garment_ssim=[0.5, 0.6, 0.7, 0.8], garment_edges=[0.4, 0.4, 0.4, 0.4], leak_error=[5, nan, 50, 1])
+    base = Scores(psnr=[25, 20, 21, 30], ssim=[0.85, 0.85, 0.9, 0.9], garment_colour_error=[30, 40, 30, 30],
+                  garment_ssim=[0.4, 0.7, 0.8, 0.9], garment_edges=[0.1, 0.2, 0.3, 0.5], leak_error=[40, nan, 40, 40])
+    assert win_rates(ours, base) == {"ssim": 0.5, "psnr": 0.5, "garment_colour_error": 0.75, "garment_ssim": 0.25,
+                                     "garment_edges": 0.75, "leak_error": 2 / 3}  # leak: 3 defined pairs
+    assert ours.summary()["leak_error"] == pytest.approx(56 / 3) and ours.summary()["leak_samples"] == 3

@@ -131,6 +131,39 @@ def test_image_metrics_basics():
     assert garment_colour_error(x, x, mask).abs().max() < 1e-4
 
 
+def test_garment_measures_drop_when_a_pattern_is_smeared_and_catch_the_old_garment():
+    """The issue-14 measures on a striped garment: a perfect result scores 1 / 1 / 0; the
+    same stripes blurred to a colour blotch lose most of their edge F-score and garment
+    SSIM; noise over the stripes loses edge precision; the old garment showing through
+    where it should be gone gives a leak error."""
+    import torch.nn.functional as F
+
+    from models.eval.metrics import garment_edges, garment_ssim, image_metrics, leak_error
+
+    h, w = 64, 48
+    stripes = ((torch.arange(w) // 3) % 2).float().expand(1, 3, h, w) * 1.6 - 0.8
+    target = torch.full((1, 3, h, w), 0.3)
+    new = torch.zeros(1, 1, h, w)
+    new[..., 16:48, 8:40] = 1
+    target = torch.where(new.bool(), stripes, target)
+    old = torch.zeros(1, 1, h, w)
+    old[..., 16:56, 8:40] = 1  # the old garment was longer: rows 48..55 must become background
+
+    assert float(garment_edges(target, target, new)) == pytest.approx(1.0)
+    assert float(garment_ssim(target, target, new)) == pytest.approx(1.0)
+    blur = F.avg_pool2d(F.pad(target, (3, 3, 3, 3), mode="replicate"), 7, stride=1)
+    assert float(garment_edges(blur, target, new)) < 0.4
+    assert float(garment_ssim(blur, target, new)) < 0.5
+    noisy = (target + 0.5 * torch.randn(target.shape, generator=torch.Generator().manual_seed(0))).clamp(-1, 1)
+    assert float(garment_edges(noisy, target, new)) < 0.9
+    leaked = torch.where(old.bool(), torch.full_like(target, -0.9), target)  # the old dark garment still there
+    assert float(leak_error(target, target, old, new)) == 0.0
+    assert float(leak_error(leaked, target, old, new)) == pytest.approx(1.2 * 127.5, rel=1e-3)
+    assert torch.isnan(leak_error(target, target, new, new)).all()  # no region: undefined, not 0
+    m = image_metrics(leaked, target, new, old)
+    assert set(m) >= {"garment_ssim", "garment_edges", "leak_error"} and m["leak_error"] > 100
+
+
 def test_region_weights_cover_both_garments_on_the_latent_grid_dilated():
     masks = torch.zeros(1, 2, 32, 24)
     masks[0, 0, 8:16, 8:16] = 1  # new garment: latent rows/cols 1..1 at factor 8

@@ -82,13 +82,16 @@ def run(args) -> int:
         for label, scores in per_sample.items():  # paired: on how many samples does it do better?
             rows[label]["beats"] = {name: win_rates(scores, b) for name, b in baselines.items()}
     width = max([40, *map(len, rows)])
-    print(f"{'method':<{width}} {'SSIM':>7} {'PSNR dB':>8} {'colour err':>10}")
+    print(f"{'method':<{width}} {'SSIM':>7} {'PSNR dB':>8} {'colour err':>10} {'garment SSIM':>12} "
+          f"{'garment edges':>13} {'leak err':>8}")
     for label, r in rows.items():
-        print(f"{label:<{width}} {r['ssim']:7.4f} {r['psnr']:8.2f} {r['garment_colour_error']:10.2f}")
+        print(f"{label:<{width}} {r['ssim']:7.4f} {r['psnr']:8.2f} {r['garment_colour_error']:10.2f} "
+              f"{r['garment_ssim']:12.4f} {r['garment_edges']:13.4f} {r['leak_error']:8.2f}")
     for label, r in rows.items():
         for name, w in r.get("beats", {}).items():
             print(f"{label} beats {name} on {w['ssim']:.0%} of the samples in SSIM, {w['psnr']:.0%} in PSNR, "
-                  f"{w['garment_colour_error']:.0%} in colour error")
+                  f"{w['garment_colour_error']:.0%} in colour error, {w['garment_ssim']:.0%} in garment SSIM, "
+                  f"{w['garment_edges']:.0%} in garment edges, {w['leak_error']:.0%} in leak error")
     if args.json:
         args.json.write_text(json.dumps({"test_seed": seed, "samples": len(samples), "size": list(size),
                                          "steps": args.steps, "results": rows}, indent=2) + "\n")

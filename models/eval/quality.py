@@ -19,7 +19,7 @@ from engine.request import TryOnRequest
 
 from ..data.sample import TryOnSample
 from .baselines import BASELINES
-from .metrics import garment_colour_error, psnr, ssim
+from .metrics import garment_colour_error, garment_edges, garment_ssim, leak_error, psnr, ssim
 
 # Seeds of the synthetic world already spoken for: training 1, the trainer's held-out
 # grids 30000, INT8 calibration 10000, export parity 20000. The report's test set uses
@@ -38,21 +38,31 @@ def _tensor(images: Sequence[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
+# metric -> whether higher is better (models/eval/metrics.py says what each measures)
+METRICS = {"ssim": True, "psnr": True, "garment_colour_error": False, "garment_ssim": True,
+           "garment_edges": True, "leak_error": False}
+
+
 @dataclass
 class Scores:
-    """Per-sample metrics of one method on the test set."""
+    """Per-sample metrics of one method on the test set (NaN: undefined for that sample)."""
 
     psnr: list[float] = field(default_factory=list)
     ssim: list[float] = field(default_factory=list)
     garment_colour_error: list[float] = field(default_factory=list)
+    garment_ssim: list[float] = field(default_factory=list)
+    garment_edges: list[float] = field(default_factory=list)
+    leak_error: list[float] = field(default_factory=list)
 
     def summary(self) -> dict[str, float]:
         out = {}
-        for key in ("psnr", "ssim", "garment_colour_error"):
+        for key in METRICS:
             values = np.asarray(getattr(self, key), dtype=np.float64)
-            out[key] = float(values.mean())
-            out[f"{key}_std"] = float(values.std())
+            values = values[~np.isnan(values)]
+            out[key] = float(values.mean()) if len(values) else float("nan")
+            out[f"{key}_std"] = float(values.std()) if len(values) else float("nan")
         out["samples"] = len(self.psnr)
+        out["leak_samples"] = int(np.sum(~np.isnan(np.asarray(self.leak_error, dtype=np.float64))))
         return out
 
 
@@ -62,19 +72,26 @@ def score(images: Sequence[np.ndarray], samples: Sequence[TryOnSample], batch: i
         chunk = samples[i : i + batch]
         pred = _tensor(images[i : i + batch])
         target = _tensor([s.target for s in chunk])
-        mask = torch.from_numpy(np.stack([s.target_mask for s in chunk]))[:, None]
+        new = torch.from_numpy(np.stack([s.target_mask for s in chunk]))[:, None]
+        old = torch.from_numpy(np.stack([s.person_mask for s in chunk]))[:, None]
         scores.psnr += psnr(pred, target).tolist()
         scores.ssim += ssim(pred, target).tolist()
-        scores.garment_colour_error += garment_colour_error(pred, target, mask).tolist()
+        scores.garment_colour_error += garment_colour_error(pred, target, new).tolist()
+        scores.garment_ssim += garment_ssim(pred, target, new).tolist()
+        scores.garment_edges += garment_edges(pred, target, new).tolist()
+        scores.leak_error += leak_error(pred, target, old, new).tolist()
     return scores
 
 
 def win_rates(ours: Scores, other: Scores) -> dict[str, float]:
-    """Share of samples on which ``ours`` is better than ``other``, per metric (paired)."""
+    """Share of samples on which ``ours`` is better than ``other``, per metric (paired; samples
+    where either is undefined are left out)."""
     out = {}
-    for key, better in (("ssim", np.greater), ("psnr", np.greater), ("garment_colour_error", np.less)):
-        a, b = np.asarray(getattr(ours, key)), np.asarray(getattr(other, key))
-        out[key] = float(better(a, b).mean()) if len(a) else 0.0
+    for key, higher in METRICS.items():
+        a, b = np.asarray(getattr(ours, key), np.float64), np.asarray(getattr(other, key), np.float64)
+        ok = ~(np.isnan(a) | np.isnan(b))
+        better = np.greater if higher else np.less
+        out[key] = float(better(a[ok], b[ok]).mean()) if ok.any() else float("nan")
     return out
 
 

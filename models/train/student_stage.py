@@ -359,14 +359,14 @@ class StudentStage(Stage):
 
     def samples(self, batch: Batch):
         result = self.generate(batch)
-        m = image_metrics(result, batch.target, batch.target_mask)
+        m = image_metrics(result, batch.target, batch.target_mask, batch.person_mask)
         m["identity_psnr"] = float(psnr(batch.person, batch.target).mean())
         return [batch.person, batch.garment, result, batch.target], m
 
     def evaluate(self, batch: Batch) -> dict[str, float]:
         result = self.generate(batch)
-        m = image_metrics(result, batch.target, batch.target_mask)
-        base = image_metrics(batch.person, batch.target, batch.target_mask)
+        m = image_metrics(result, batch.target, batch.target_mask, batch.person_mask)
+        base = image_metrics(batch.person, batch.target, batch.target_mask, batch.person_mask)
         m.update({f"identity_{k}": v for k, v in base.items()})
         with self.env.autocast(), torch.no_grad():
             ceiling = self.student.vae.decode(self.student.vae.encode(batch.target)).float()

@@ -126,9 +126,9 @@ class TeacherStage(Stage):
 
     def samples(self, batch: Batch):
         result = self.generate(batch, self.run.teacher.sample_steps)
-        return [batch.person, batch.garment, result, batch.target], image_metrics(result, batch.target,
-                                                                                  batch.target_mask)
+        return [batch.person, batch.garment, result, batch.target], image_metrics(
+            result, batch.target, batch.target_mask, batch.person_mask)
 
     def evaluate(self, batch: Batch) -> dict[str, float]:
         result = self.generate(batch, self.run.teacher.sample_steps)
-        return image_metrics(result, batch.target, batch.target_mask)
+        return image_metrics(result, batch.target, batch.target_mask, batch.person_mask)

@@ -608,13 +608,16 @@ class Trainer:
         if not self.info.is_main or type(stage).evaluate is Stage.evaluate:
             return
         n, chunk = self.run.train.eval_samples, 8
-        sums: dict[str, float] = {}
+        sums: dict[str, list[float]] = {}  # metric -> [weighted sum, samples]; NaN chunks are left out
         for off in range(0, n, chunk):
             batch = held_out_batch(cfg, stage.square, min(chunk, n - off), device, offset=off)
             for k, v in stage.evaluate(batch).items():
-                sums[k] = sums.get(k, 0.0) + v * batch.size
+                if not math.isnan(v):
+                    acc = sums.setdefault(k, [0.0, 0])
+                    acc[0] += v * batch.size
+                    acc[1] += batch.size
         record = {"kind": "eval", "step": step, "minutes": minutes, "samples": n, "world_seed": cfg.eval_world_seed,
-                  "size": list(cfg.size), **{k: round(v / n, 5) for k, v in sums.items()}}
+                  "size": list(cfg.size), **{k: round(v / c, 5) for k, (v, c) in sums.items()}}
         with (self.out / "metrics.jsonl").open("a") as f:
             f.write(json.dumps(record) + "\n")
         self.log("eval: " + ", ".join(f"{k} {v}" for k, v in record.items() if k not in ("kind",)))
