@@ -407,3 +407,23 @@ def test_sigterm_stops_at_a_step_with_a_checkpoint_that_resumes(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert records(out, "event")[-1]["event"] == "finished"
+
+
+@pytest.mark.parametrize("margin, fga", [(-1e9, True), (1e9, False)])
+def test_fga_gate_starts_distillation_only_when_the_teacher_is_better(run_dir, tmp_path, margin, fga):
+    """When regression ends the gate scores the teacher and the student on held-out samples;
+    FGA runs only if the teacher wins (a margin forces each outcome here), and the decision
+    survives a resume."""
+    from models.train import Budget, train
+
+    over = {**_student_cfg(run_dir), "student.regression_steps": 2, "student.fga_gate": "psnr",
+            "student.gate_margin": margin, "student.gate_samples": 2, "student.gate_teacher_steps": 2}
+    out = tmp_path / "gated"
+    train("tiny_student", out, overrides=over, budget=Budget(steps=3), progress=False)
+    gate = [r for r in records(out, "event") if r["event"] == "fga gate"]
+    assert len(gate) == 1 and gate[0]["step"] == 2 and gate[0]["fga"] is fga
+    assert set(gate[0]["teacher"]) >= {"psnr", "ssim"} and set(gate[0]["student"]) >= {"psnr", "ssim"}
+    assert ("loss_feature" in records(out)[-1]) is fga  # step 3 (after the gate) distils or not
+    train("tiny_student", out, overrides=over, budget=Budget(steps=5), resume=out, progress=False)
+    assert len([r for r in records(out, "event") if r["event"] == "fga gate"]) == 1  # decided once
+    assert ("loss_feature" in records(out)[-1]) is fga

@@ -240,9 +240,13 @@ class Recipe:
                         "minutes": round(state.get("elapsed_s", 0) / 60, 2)})
         metrics = folder / "metrics.jsonl"
         if metrics.is_file():
-            evals = [json.loads(x) for x in metrics.read_text().splitlines() if '"kind": "eval"' in x]
+            lines = [json.loads(x) for x in metrics.read_text().splitlines() if x.strip()]
+            evals = [r for r in lines if r.get("kind") == "eval"]
             if evals:
                 rec["eval"] = evals
+            gates = [r for r in lines if r.get("kind") == "event" and r.get("event") == "fga gate"]
+            if gates:  # FGA ran only if the teacher beat the regression-only student: both scores
+                rec["fga_gate"] = {k: v for k, v in gates[-1].items() if k not in ("kind", "event", "time")}
         old = self.record["stages"].get(name, {})
         self.record["stages"][name] = {**old, **rec}
         self.save_record()

@@ -183,6 +183,14 @@ class StudentStageConfig:
     # Training-only: the masks come from the data, the model stays mask-free. Most pixels of
     # a try-on are unchanged, so an unweighted MSE spends most of a short run on copying them.
     region_weight: float = 0.0
+    # The FGA quality gate: when regression ends, FGA starts only if the teacher (Euler,
+    # gate_teacher_steps) beats the student by more than gate_margin in this metric on
+    # gate_samples held-out samples at the last phase's size; both scores are logged.
+    # off | psnr | ssim | garment_ssim | garment_edges (higher is better)
+    fga_gate: str = "off"
+    gate_margin: float = 0.0
+    gate_samples: int = 32
+    gate_teacher_steps: int = 16
     fake_lr: float | None = None  # default: train.lr
     gan_head_channels: int = 64
     critic_gan_weight: float = 1e-2  # weight of the discriminator loss in the fake-score update

@@ -50,7 +50,7 @@ from ..eval.metrics import image_metrics, psnr
 from ..nets import build_student, get_config
 from ..sampler import TorchSampler, add_noise
 from .config import ConfigError
-from .data import Batch
+from .data import Batch, held_out_batch
 from .ema import EMA
 from .fake_score import FakeScore
 from .losses import (
@@ -66,7 +66,7 @@ from .losses import (
     x0_loss,
 )
 from .teacher_stage import TRANSFORMER_BLOCKS, require
-from .teachers import Cond, check_teacher_path, file_digest, load_teacher
+from .teachers import Cond, check_teacher_path, file_digest, load_teacher, teacher_sample
 from .trainer import Stage, StepRandom
 from .vae_stage import WEIGHTS as VAE_WEIGHTS
 from .vae_stage import check_vae_folder, encode_batch, load_vae, pool_encoder
@@ -130,6 +130,7 @@ class StudentStage(Stage):
         })
 
         self.teacher = self.fake = None
+        self.gate = None  # the FGA gate's decision (fga_gate), made when regression ends
         if c.distill:
             tdir = require(self.env.resolve(self.run.init.teacher), "teacher",
                            "train one with 'vton train teacher', or pass --no-distill")
@@ -175,6 +176,41 @@ class StudentStage(Stage):
 
     def modules(self):
         return {"student": self.student, **({"fake": self.fake} if self.fake is not None else {})}
+
+    def extra_state(self) -> dict:
+        return {"fga_gate": self.gate}
+
+    def load_extra_state(self, state: dict) -> None:
+        self.gate = state.get("fga_gate")
+
+    def fga_gate(self, step: int) -> None:
+        """When regression ends: FGA starts only if the teacher beats the student's
+        regression-only score (``student.fga_gate``); both scores go to the log and to an
+        ``fga gate`` event, and the decision into the checkpoints."""
+        c = self.run.student
+        if c.fga_gate == "off":
+            self.gate = {"step": step, "metric": "off", "fga": True}
+            return
+        data = self.run.data_for(self.run.all_phases()[-1])
+        batch = held_out_batch(data, self.square, c.gate_samples, self.device)
+        with self.env.eager(), torch.no_grad():
+            student = image_metrics(self.generate(batch), batch.target, batch.target_mask, batch.person_mask)
+            z_p, z_g, _ = encode_batch(self.student.vae, batch, self.env)
+            self.teacher.eval()
+            z = teacher_sample(self.teacher, Cond(z_p, z_g, batch.category), c.gate_teacher_steps, self.env.autocast)
+            with self.env.autocast():
+                result = self.student.vae.decode(z).float()
+            teacher = image_metrics(result, batch.target, batch.target_mask, batch.person_mask)
+        passed = teacher[c.fga_gate] > student[c.fga_gate] + c.gate_margin
+        self.gate = {"step": step, "metric": c.fga_gate, "margin": c.gate_margin, "samples": batch.size,
+                     "size": list(data.size), "teacher_steps": c.gate_teacher_steps,
+                     "student": {k: round(v, 5) for k, v in student.items()},
+                     "teacher": {k: round(v, 5) for k, v in teacher.items()}, "fga": bool(passed)}
+        self.env.notes["fga_gate"] = self.gate
+        self.env.log(f"FGA gate at step {step}: teacher {c.fga_gate} {teacher[c.fga_gate]:.4f} vs student "
+                     f"{student[c.fga_gate]:.4f} (+{c.gate_margin:g}): "
+                     + ("FGA starts" if passed else "the teacher is not better; the student stays on regression"))
+        self.env.event("fga gate", **self.gate)
 
     def pool_encoder(self):
         return pool_encoder(self.student.vae, self.env)
@@ -239,7 +275,9 @@ class StudentStage(Stage):
         cond = Cond(z_p, z_g, batch.category)
         b = z_p.shape[0]
         logs: dict[str, torch.Tensor] = {}
-        distill = self.fake is not None and step >= c.regression_steps
+        if self.fake is not None and step >= c.regression_steps and self.gate is None:
+            self.fga_gate(step)
+        distill = self.fake is not None and step >= c.regression_steps and self.gate["fga"]
         fake_input = None
 
         if not distill or step % max(1, c.ratio) == 0:  # generator turn

@@ -18,12 +18,12 @@ import torch
 
 from ..eval.metrics import image_metrics
 from ..nets import get_config
-from ..sampler import TorchSampler, add_noise
+from ..sampler import add_noise
 from .config import ConfigError
 from .data import Batch
 from .ema import EMA
 from .losses import flow_loss, sample_sigma
-from .teachers import Cond, DiTTeacher, file_digest, save_dit_teacher
+from .teachers import Cond, DiTTeacher, file_digest, save_dit_teacher, teacher_sample
 from .trainer import Stage, StepRandom
 from .vae_stage import WEIGHTS as VAE_WEIGHTS
 from .vae_stage import check_vae_folder, encode_batch, load_vae, pool_encoder
@@ -106,23 +106,12 @@ class TeacherStage(Stage):
     def generate(self, batch: Batch, steps: int, seed: int = 1234) -> torch.Tensor:
         """Euler sampling of the LC canvas with the EMA teacher; returns the decoded try-on."""
         z_p, z_g, _ = encode_batch(self.vae, batch, self.env)
-        cond = Cond(z_p, z_g, batch.category)
-        g = torch.Generator(device=self.device).manual_seed(seed)
-        noise = torch.randn((z_p.shape[0], z_p.shape[1], 2 * z_p.shape[2], z_p.shape[3]), generator=g,
-                            device=self.device)
-        sampler = TorchSampler.with_steps(steps, "euler")
         with self.ema.applied(self.teacher):
             self.teacher.eval()
-
-            def velocity(x, s, i):
-                sig = torch.full((x.shape[0],), s, device=self.device)
-                with self.env.autocast():
-                    return self.teacher.predict_v(x, sig, cond).float()
-
-            x0 = sampler.sample(velocity, noise)
+            z = teacher_sample(self.teacher, Cond(z_p, z_g, batch.category), steps, self.env.autocast, seed)
             self.teacher.train()
         with self.env.autocast():
-            return self.vae.decode(x0[:, :, : z_p.shape[2]]).float()
+            return self.vae.decode(z).float()
 
     def samples(self, batch: Batch):
         result = self.generate(batch, self.run.teacher.sample_steps)

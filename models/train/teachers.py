@@ -96,6 +96,26 @@ class Teacher(nn.Module):
         return x_canvas_or_person[:, :, :h] if latent_concat else x_canvas_or_person
 
 
+@torch.no_grad()
+def teacher_sample(teacher: Teacher, cond: Cond, steps: int, autocast, seed: int = 1234) -> torch.Tensor:
+    """Euler sampling in the teacher's own layout from a seeded noise; returns the clean
+    person-half latent (B, C, h, w) the VAE decodes into the try-on."""
+    from ..sampler import TorchSampler
+
+    z = cond.z_person
+    b, c, h, w = z.shape
+    rows = 2 * h if teacher.layout == "canvas" else h
+    g = torch.Generator(device=z.device).manual_seed(seed)
+    noise = torch.randn((b, c, rows, w), generator=g, device=z.device)
+
+    def velocity(x, s, i):
+        sig = torch.full((b,), s, device=z.device)
+        with autocast():
+            return teacher.predict_v(x, sig, cond).float()
+
+    return TorchSampler.with_steps(steps, "euler").sample(velocity, noise)[:, :, :h]
+
+
 def sincos_2d(h: int, w: int, dim: int, device) -> torch.Tensor:
     """Fixed 2-D sine/cosine positions (h*w, dim) for the garment tokens."""
     quarter = dim // 4

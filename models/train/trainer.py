@@ -107,6 +107,7 @@ class Env:
     compile: bool = False  # train.compile resolved for this device
     channels_last: bool = False
     cuda_graphs: bool = False
+    event: Callable[..., None] = lambda name, **fields: None  # a progress event line (Trainer.event)
 
     def autocast(self):
         if self.dtype is None:
@@ -189,6 +190,13 @@ class Stage:
 
     def evaluate(self, batch: Batch) -> dict[str, float]:
         return {}
+
+    def extra_state(self) -> dict:
+        """Decisions a resumed run must remember (JSON), kept in ``train_state.json``."""
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        pass
 
     def pool_encoder(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         """Images -> latents with a frozen VAE, for ``data.encode: pool`` (None: not possible)."""
@@ -351,7 +359,7 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         env = Env(run, self.out, device, info, dtype, log=self.log, compile=compile_,
                   channels_last=cuda if t.channels_last is None else t.channels_last,
-                  cuda_graphs=t.cuda_graphs and cuda)
+                  cuda_graphs=t.cuda_graphs and cuda, event=self.event)
         stage = self.stage_cls(env)
         self._env = env
         stage.check()
@@ -653,6 +661,7 @@ class Trainer:
                 "optimizers": groups, "ema_updates": emas, "torch": torch.__version__,
                 "phase_starts": list(getattr(self, "phase_starts", [0])),
                 "ranks_in_sync": getattr(self, "in_sync", None),
+                "stage_state": stage.extra_state(),
             }, indent=1) + "\n")
             shutil.rmtree(folder, ignore_errors=True)
             tmp.rename(folder)
@@ -675,6 +684,7 @@ class Trainer:
             ema.updates = info["ema_updates"][name]
         if "rng.torch" in tensors:
             torch.set_rng_state(tensors["rng.torch"].cpu())
+        stage.load_extra_state(info.get("stage_state") or {})
         return int(info["step"]), float(info.get("elapsed_s", 0.0)), list(info.get("phase_starts", [0]))
 
     @staticmethod
