@@ -86,3 +86,32 @@ def test_chunked_attention_is_exact():
 
     q, k, v = (torch.randn(1, 2, n, 8) for n in (37, 50, 50))
     torch.testing.assert_close(attention(q, k, v, chunk=8), attention(q, k, v), rtol=1e-5, atol=1e-6)
+
+
+def test_top_level_garment_attention_reads_the_garment_half_into_the_person_half():
+    """At the top latent level the person's tokens attend to the garment's: a new layer is
+    the identity (zero output projection); once trained, the person half depends on the
+    garment half and the garment half passes through unchanged."""
+    import dataclasses
+
+    from models.nets.layers import GarmentAttention
+
+    torch.manual_seed(0)
+    layer = GarmentAttention(64, 32)
+    h = torch.randn(2, 64, 8, 6)
+    assert torch.equal(layer(h, 4), h)
+    torch.nn.init.normal_(layer.attn.to_out.weight, std=0.1)
+    out = layer(h, 4)
+    other = h.clone()
+    other[:, :, 4:] = torch.randn(2, 64, 4, 6)  # another garment
+    out2 = layer(other, 4)
+    assert torch.equal(out[:, :, 4:], h[:, :, 4:])
+    assert (out2[:, :, :4] - out[:, :, :4]).abs().mean() > 1e-3
+    assert layer.attn.heads == 2 and GarmentAttention(224, 64).attn.heads == 7  # 224 = 7 x 32
+
+    cfg = get_config("tiny")
+    cfg = cfg.replace(unet=dataclasses.replace(cfg.unet, top_attention=True))
+    assert StudentConfig.from_dict(cfg.to_dict()) == cfg
+    s = build_student(cfg)
+    assert s.tryon_net.unet.garment_attn is not None
+    assert build_student(get_config("tiny")).tryon_net.unet.garment_attn is None

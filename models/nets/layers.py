@@ -235,3 +235,30 @@ class SpatialTransformer(nn.Module):
         t = self.proj_in(self.norm(x).permute(0, 2, 3, 1).reshape(b, h * w, c))
         t = self.block(t, category_ctx, image_tokens, garment_feature, capture)
         return x + self.proj_out(t).reshape(b, h, w, c).permute(0, 3, 1, 2)
+
+
+class GarmentAttention(nn.Module):
+    """The person half of the LC canvas attends to its garment half (rows ``person_rows:``).
+
+    Queries are the person's tokens, keys and values the garment's, all at the top latent
+    level; the result is added to the person half only. The output projection starts at
+    zero, so a new layer begins as the identity. Self-attention's query chunking (export)
+    applies here too.
+    """
+
+    def __init__(self, channels: int, head_dim: int):
+        super().__init__()
+        if channels % head_dim:
+            head_dim = next(d for d in (32, 16, 8, 4, 2, 1) if channels % d == 0)
+        self.norm = group_norm(channels)
+        self.attn = Attention(channels, channels // head_dim)
+        nn.init.zeros_(self.attn.to_out.weight)
+        nn.init.zeros_(self.attn.to_out.bias)
+
+    def forward(self, h: torch.Tensor, person_rows: int) -> torch.Tensor:
+        b, c, rows, w = h.shape
+        n = self.norm(h).permute(0, 2, 3, 1)
+        q = n[:, :person_rows].reshape(b, person_rows * w, c)
+        kv = n[:, person_rows:].reshape(b, (rows - person_rows) * w, c)
+        out = self.attn(q, kv).reshape(b, person_rows, w, c).permute(0, 3, 1, 2)
+        return torch.cat([h[:, :, :person_rows] + out, h[:, :, person_rows:]], dim=2)

@@ -46,7 +46,8 @@ class TryonNet(nn.Module):
     ) -> torch.Tensor:
         """Predict the flow velocity ``v = eps - x0`` for the noisy latent ``x``."""
         inp = torch.cat([x, self.condition(z_person, z_garment)], dim=1)
-        return self.unet(inp, sigma, category, image_tokens, list(garment_features))
+        rows = z_person.shape[2] if self.cfg.latent_concat else None
+        return self.unet(inp, sigma, category, image_tokens, list(garment_features), person_rows=rows)
 
     @property
     def num_fusion_layers(self) -> int:

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .layers import Downsample, ResBlock, SigmaEmbedding, SpatialTransformer, Upsample, conv3x3, group_norm
+from .layers import (
+    Downsample,
+    GarmentAttention,
+    ResBlock,
+    SigmaEmbedding,
+    SpatialTransformer,
+    Upsample,
+    conv3x3,
+    group_norm,
+)
 
 CATEGORIES = ("upper", "lower", "dress")
 
@@ -28,6 +37,10 @@ class UNetConfig:
     category_tokens: int = 4  # learned tokens per garment category (no text encoder)
     image_scale: float = 1.0  # lambda of the decoupled image cross-attention
     latent_channels: int = 16
+    # Garment attention at the top latent level (1/8 of the image): before conv_out, the
+    # person half of the LC canvas attends to the garment half, so garment pixels reach the
+    # result at the finest scale the UNet has (the attention levels below are 1/16 and 1/32).
+    top_attention: bool = False
 
     @property
     def downsample_factor(self) -> int:
@@ -96,6 +109,7 @@ class UNet(nn.Module):
             self.up.append(level)
 
         if not garment_side:
+            self.garment_attn = GarmentAttention(cin, cfg.head_dim) if cfg.top_attention else None
             self.norm_out = group_norm(cin)
             self.conv_out = conv3x3(cin, cfg.latent_channels)
 
@@ -113,7 +127,10 @@ class UNet(nn.Module):
         category: torch.Tensor,
         image_tokens: torch.Tensor | None = None,
         garment_features: list[torch.Tensor] | None = None,
+        person_rows: int | None = None,
     ) -> torch.Tensor | list[torch.Tensor]:
+        """``person_rows``: with latent concatenation, how many top rows of ``x`` are the person
+        (the rest is the garment): what the top-level garment attention needs."""
         temb = self.sigma_embed(sigma)
         ctx = self.category_tokens[category]  # (B, tokens, context_dim)
         capture: list[torch.Tensor] | None = [] if self.garment_side else None
@@ -147,4 +164,6 @@ class UNet(nn.Module):
 
         if self.garment_side:
             return capture
+        if self.garment_attn is not None and person_rows is not None:
+            h = self.garment_attn(h, person_rows)
         return self.conv_out(torch.nn.functional.silu(self.norm_out(h)))

@@ -166,6 +166,7 @@ class TeacherStageConfig:
 class StudentStageConfig:
     preset: str = "tiny"
     latent_concat: bool = True  # LC; False = the no-LC ablation
+    top_attention: bool | None = None  # garment attention at the top latent level (None: the preset's)
     train_dino: bool = True  # the Light-Adapter's DINOv2 is random-init here, so it learns too
     garment_sigma: str = "step"  # GarmentNet sigma: step (per-step features) | first (cached mode)
     distill: bool = True  # False = the no-distillation ablation (L_diff + L_cons only)

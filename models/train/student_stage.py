@@ -38,6 +38,7 @@ Checkpoint: ``models.checkpoint.save_student`` format (EMA weights in
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -99,6 +100,8 @@ class StudentStage(Stage):
         vae, vae_meta = load_vae(vae_dir, self.device)
         vae_digest = file_digest(vae_dir / VAE_WEIGHTS)
         cfg = get_config(c.preset).replace(vae=vae.cfg, latent_concat=c.latent_concat)
+        if c.top_attention is not None:
+            cfg = cfg.replace(unet=dataclasses.replace(cfg.unet, top_attention=c.top_attention))
         step = 8 * cfg.unet.downsample_factor
         for phase in self.run.all_phases():
             H, W = self.run.data_for(phase).size
@@ -126,7 +129,8 @@ class StudentStage(Stage):
         self.env.notes.update({
             "vae_checkpoint": str(vae_dir), "vae_sha256": vae_digest,
             "latent_space": vae_meta.get("latent_space", "light"),
-            "ablation": {"distill": c.distill, "tcg": tcg, "latent_concat": c.latent_concat},
+            "ablation": {"distill": c.distill, "tcg": tcg, "latent_concat": c.latent_concat,
+                         "top_attention": cfg.unet.top_attention},
         })
 
         self.teacher = self.fake = None
