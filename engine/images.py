@@ -109,6 +109,15 @@ def load_image(path: str | Path, max_side: int | None = None) -> np.ndarray:
     path = Path(path)
     fh, _ = open_regular_file(path)
     with fh:
+        return _decode(fh, path, max_side)[0]
+
+
+def load_preview(path: str | Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """A picture for the screen: at most ``max_side`` on its longer side, and the upright
+    (height, width) of the full picture. Refuses exactly what :func:`load_image` refuses."""
+    path = Path(path)
+    fh, _ = open_regular_file(path)
+    with fh:
         return _decode(fh, path, max_side)
 
 
@@ -123,7 +132,7 @@ def decode_image(data: bytes, name: str | Path = "<image>", max_side: int | None
         raise InputError(name, "the image data is empty")
     if len(data) > MAX_FILE_BYTES:
         raise InputError(name, f"the image data is {len(data) / 2**20:.0f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB")
-    return _decode(io.BytesIO(data), name, max_side)
+    return _decode(io.BytesIO(data), name, max_side)[0]
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
@@ -168,7 +177,7 @@ def _check_size(name, w: int, h: int) -> None:
         raise InputError(name, f"image is {w}x{h}: too long and thin (at most {MAX_ASPECT:.0f}:1)")
 
 
-def _decode(fp, name, max_side: int | None) -> np.ndarray:
+def _decode(fp, name, max_side: int | None) -> tuple[np.ndarray, tuple[int, int]]:
     # Pillow's warnings (odd EXIF, odd MPO...) never reach the user: a file either works or
     # gets one InputError. Errors raised by the decoder on a damaged file become InputError.
     with warnings.catch_warnings():
@@ -178,6 +187,7 @@ def _decode(fp, name, max_side: int | None) -> np.ndarray:
             try:
                 w, h = img.size
                 _check_size(name, w, h)
+                full = (w, h)
                 if max_side and img.format in ("JPEG", "MPO") and max(w, h) > 2 * max_side:
                     img.draft("RGB", (max_side, max_side))  # DCT scaling: decode at 1/2, 1/4, 1/8
                 img.load()
@@ -197,11 +207,12 @@ def _decode(fp, name, max_side: int | None) -> np.ndarray:
                 raise InputError(name, _corrupt(exc)) from None
         finally:
             img.close()
+    upright = (full[0], full[1]) if orientation in (5, 6, 7, 8) else (full[1], full[0])
     if max_side and max(rgb.shape[:2]) > max_side:
-        h0, w0 = rgb.shape[:2]
+        h0, w0 = upright
         scale = max_side / max(h0, w0)
         rgb = resize_array(rgb, (max(1, round(h0 * scale)), max(1, round(w0 * scale))))
-    return rgb
+    return rgb, upright
 
 
 # PIL's transpose for each EXIF orientation, as numpy views of the *upright* array that have

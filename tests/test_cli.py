@@ -45,10 +45,11 @@ def test_verify_names_the_changed_file(tiny_bundle, tmp_path, capsys):
         byte = fh.read(1)
         fh.seek(100)
         fh.write(bytes([byte[0] ^ 0xFF]))
-    assert main(["bundle", "verify", str(b)]) == 1
+    assert main(["bundle", "verify", str(b)]) == 2  # a refused input: exit 2, one line (README)
     err = capsys.readouterr().err
-    assert "adapter.onnx" in err and "FAILED" in err
+    assert len(err.strip().splitlines()) == 1 and "adapter.onnx" in err and "sha256 does not match" in err
     assert main(["bundle", "verify", str(tiny_bundle)]) == 0
+    assert "untrained" in capsys.readouterr().out
 
 
 def test_info_counts_the_full_student(capsys):
