@@ -301,7 +301,7 @@ class _Reader:
             if math.prod(shape) > MAX_TENSOR_ELEMENTS:
                 raise self.fail(f"field '{w}shape' {shape} is too large")
             dtype = t.get("dtype", "float32")
-            if dtype not in DTYPES:
+            if not isinstance(dtype, str) or dtype not in DTYPES:
                 raise self.fail(f"field '{w}dtype' should be one of {', '.join(DTYPES)}")
             specs.append(TensorSpec(name, tuple(shape), dtype))
         return tuple(specs)
@@ -577,7 +577,7 @@ def _read_small(path: Path, limit: int, what: str) -> bytes:
     with _open_nofollow(path) as fh:
         data = fh.read(limit + 1)
     if len(data) > limit:
-        raise BundleError(path, f"{what} is larger than {limit} bytes")
+        raise BundleError(path, f"{what} is larger than the limit of {limit} bytes")
     return data
 
 

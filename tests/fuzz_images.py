@@ -241,16 +241,20 @@ def _tryon(path: Path, good: Path, bundle: str, role: str, out: Path) -> dict:
     person, garment = (path, good) if role == "person" else (good, path)
     argv = ["tryon", f"--person={person}", f"--garment={garment}",
             "--bundle", bundle, "-o", str(out), "-q"]
-    err = io.StringIO()
+    raw = io.BytesIO()
+    err = io.TextIOWrapper(raw, encoding="utf-8", errors="strict")  # stricter than a terminal
     old = sys.stderr
     sys.stderr = err
     try:
         code = main(argv)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 2
+    except Exception as exc:  # noqa: BLE001 - e.g. an unprintable message
+        code = f"raised {type(exc).__name__}: {exc}"[:200]
     finally:
         sys.stderr = old
-    return {"code": code, "stderr": err.getvalue()}
+        err.flush()
+    return {"code": code, "stderr": raw.getvalue().decode("utf-8", "replace")}
 
 
 def worker(bundle: str | None) -> None:

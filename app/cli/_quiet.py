@@ -23,7 +23,8 @@ _CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): " "})
 def one_line(text: str) -> str:
     """``text`` made safe for one terminal line: control characters (a newline in a file
     name, an escape sequence) are shown escaped, never obeyed."""
-    return text.strip().translate(_CONTROL)
+    text = text.strip().translate(_CONTROL)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")  # undecodable file names, shown escaped
 
 
 class NativeStderr:
