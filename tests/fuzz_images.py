@@ -95,7 +95,7 @@ def _encode(rng: np.random.Generator, fmt: str, small: bool = False) -> bytes:
     buf = io.BytesIO()
     try:
         img.save(buf, format=fmt, **options)
-    except (OSError, ValueError, KeyError, TypeError):
+    except Exception:  # noqa: BLE001 - a mode/option pair this encoder cannot write: write plain RGB
         buf = io.BytesIO()
         img.convert("RGB").save(buf, format=fmt)
     return buf.getvalue()
@@ -269,7 +269,13 @@ def worker(bundle: str | None) -> None:
     Image.fromarray(_picture(np.random.default_rng(0), 96, 72)).save(good)
     for line in sys.stdin:
         seed, index, tryon = (int(v) for v in line.split())
-        kind, data, suffix = make_case(seed, index)
+        try:
+            kind, data, suffix = make_case(seed, index)
+        except Exception as exc:  # noqa: BLE001 - a bug of this harness, not of the app: said apart
+            sys.stdout.write(json.dumps({"index": index, "kind": "?", "outcome": "harness_error", "seconds": 0,
+                                         "detail": f"{type(exc).__name__}: {exc}"[:300], "maxrss_mib": 0}) + "\n")
+            sys.stdout.flush()
+            continue
         name = case_name(seed, index, suffix)
         path = _write_case(folder, name, data)
         result: dict = {"index": index, "kind": kind, "bytes": len(data)}
@@ -314,15 +320,30 @@ def worker(bundle: str | None) -> None:
 class _Worker:
     def __init__(self, bundle: str | None):
         env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+        self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--worker"] + (["--bundle", bundle] if bundle else []),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT, env=env,
             text=True, start_new_session=True)
+
+    def died(self) -> bool:
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def last_words(self) -> str:
+        self.log.seek(0)
+        return self.log.read()[-1500:].decode("utf-8", "replace")
 
     def ask(self, seed: int, index: int, tryon: bool, timeout: float) -> dict | None:
         """The worker's answer, or None when it did not answer in time (it is killed)."""
-        self.proc.stdin.write(f"{seed} {index} {int(tryon)}\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(f"{seed} {index} {int(tryon)}\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            return None
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         line = self.proc.stdout.readline() if ready else ""
         if not line:
@@ -359,10 +380,12 @@ def run(cases: int, seed: int = 0, bundle: str | Path | None = None, tryon_every
         tryon = bundle is not None and index % tryon_every == 0
         answer = w.ask(seed, index, tryon, timeout)
         if answer is None:
-            dead = w.proc.poll() is not None
+            dead = w.died()
+            words = w.last_words() if dead else ""
             w.kill()
             counts["crash" if dead else "hang"] += 1
-            failures.append({"index": index, "outcome": "crash (worker died)" if dead else f"hang (> {timeout} s)"})
+            failures.append({"index": index, "outcome": "crash (worker died)" if dead else f"hang (> {timeout} s)",
+                             "stderr": words})
             w = _Worker(bundle)
             continue
         counts[answer["outcome"]] += 1
@@ -370,7 +393,7 @@ def run(cases: int, seed: int = 0, bundle: str | Path | None = None, tryon_every
         by_kind.setdefault(answer["kind"], Counter())[answer["outcome"]] += 1
         peak = max(peak, answer["maxrss_mib"])
         slowest = max(slowest, answer["seconds"])
-        if answer["outcome"] in ("crash", "bad"):
+        if answer["outcome"] in ("crash", "bad", "harness_error"):
             failures.append(answer)
         if "tryon" in answer:
             tryons["runs"] += 1
@@ -383,6 +406,7 @@ def run(cases: int, seed: int = 0, bundle: str | Path | None = None, tryon_every
         "cases": cases, "seed": seed, "first_case": start,
         "loaded": counts["ok"], "refused": counts["refused"],
         "crashes": counts["crash"] + counts["bad"], "hangs": counts["hang"],
+        "harness_errors": counts["harness_error"],
         "tryon_runs": tryons["runs"], "tryon_exit_codes": {k: v for k, v in tryons.items() if k.startswith("exit")},
         "wrong_exit_codes": tryons["wrong"],
         "kinds": {k: dict(by_kind[k]) for k in sorted(kinds)},
@@ -415,7 +439,8 @@ def main() -> int:
     if args.json:
         args.json.write_text(text)
     print(text)
-    return 0 if summary["crashes"] == summary["hangs"] == summary["wrong_exit_codes"] == 0 else 1
+    bad = summary["crashes"] + summary["hangs"] + summary["wrong_exit_codes"] + summary["harness_errors"]
+    return 0 if bad == 0 else 1
 
 
 if __name__ == "__main__":
