@@ -24,6 +24,8 @@ from ._quiet import NativeStderr, one_line
 
 COMMAND_MODULES = ("tryon", "bundle", "info", "data", "train", "eval")
 LOUD_COMMANDS = ("train",)  # long runs whose own logs (and torch's warnings) are the point
+# modules of the `train` extra: the runtime install (./run.sh) has none of them
+TRAIN_EXTRA = ("torch", "transformers", "diffusers", "onnx", "onnxscript", "optimum", "safetensors", "yaml", "tqdm")
 
 
 class Parser(argparse.ArgumentParser):
@@ -67,6 +69,11 @@ def _run(args, debug: bool) -> int:
         print("vton: error: out of memory", file=sys.stderr)
         return 2
     except Exception as exc:
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in TRAIN_EXTRA:
+            print(f"vton: error: 'vton {args.command}' needs the PyTorch side, which is not installed "
+                  f"(no module '{exc.name}'): pip install torch==2.13.0 && pip install -e '.[train]'",
+                  file=sys.stderr)
+            return 2
         if debug:
             raise
         print(f"vton: internal error: {type(exc).__name__}: {one_line(str(exc))} "
