@@ -2,7 +2,7 @@
 
 Every case is a file made deterministically from ``(seed, index)``: valid photos in every
 mode and format the app reads, mutated ones (bit flips, truncation, splices, patched
-dimensions, decompression bombs), files of other formats named like photos (PostScript
+dimensions, decompression bombs), photo-sized pictures (1-9 MP), files of other formats named like photos (PostScript
 with an endless loop, PDF, SVG, XBM, ICO, JPEG 2000...), random bytes behind a photo's
 magic number, and hostile names (a newline, a name over 255 bytes, a leading dash).
 
@@ -49,7 +49,7 @@ SUFFIX = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "BMP": ".bmp", "TIFF":
 FOREIGN = ("PPM", "PCX", "TGA", "SGI", "ICO", "IM", "SPIDER", "XBM", "PDF", "EPS", "DDS", "QOI", "ICNS", "MSP",
            "PALM", "JPEG2000")
 KINDS = ("valid", "valid", "flip", "flip", "truncate", "splice", "dims", "bomb", "foreign", "postscript",
-         "svg", "magic_noise", "noise", "tiny")
+         "svg", "magic_noise", "noise", "tiny", "large")
 
 
 # -- making cases ---------------------------------------------------------------------------------
@@ -64,12 +64,19 @@ def _picture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return np.where(rng.random((h, w, 1)) < 0.3, noise, smooth).astype(np.uint8)
 
 
-def _encode(rng: np.random.Generator, fmt: str, small: bool = False) -> bytes:
+def _encode(rng: np.random.Generator, fmt: str, small: bool = False, large: bool = False) -> bytes:
     from PIL import Image
 
     side = (lambda: int(rng.integers(8, 48))) if small else (lambda: int(rng.integers(24, 160)))
+    if large:  # a photo-sized picture (1-9 MP), mostly smooth so that it encodes quickly
+        side = lambda: int(rng.integers(1000, 3000))  # noqa: E731
     h, w = side(), side()
-    img = Image.fromarray(_picture(rng, h, w))
+    if large:  # gradients made by Pillow: no big numpy temporaries in the worker
+        g = Image.linear_gradient("L")
+        img = Image.merge("RGB", (g.resize((w, h)), g.rotate(90).resize((w, h)),
+                                  Image.new("L", (w, h), int(rng.integers(256)))))
+    else:
+        img = Image.fromarray(_picture(rng, h, w))
     modes = {"PNG": ["RGB", "L", "RGBA", "P", "I;16", "LA", "1", "I"], "JPEG": ["RGB", "L", "CMYK"],
              "WEBP": ["RGB", "RGBA"], "BMP": ["RGB", "L", "P", "1"], "TIFF": ["RGB", "L", "RGBA", "CMYK", "I;16",
                                                                              "F", "I", "1", "P"],
@@ -152,6 +159,12 @@ def make_case(seed: int, index: int) -> tuple[str, bytes, str]:
         return kind, _encode(rng, fmt), suffix
     if kind == "tiny":
         return kind, _encode(rng, fmt, small=True), suffix
+    if kind == "large":
+        b = bytearray(_encode(rng, PHOTO[int(rng.integers(3))], large=True))  # PNG, JPEG or WebP
+        for _ in range(int(rng.integers(0, 4))):  # intact, or with a few flipped bits
+            pos = int(rng.integers(len(b)))
+            b[pos] ^= 1 << int(rng.integers(8))
+        return kind, bytes(b), suffix
     if kind == "flip":
         b = bytearray(_encode(rng, fmt))
         for _ in range(int(rng.integers(1, 24))):
