@@ -200,6 +200,13 @@ def _decode(fp, name, max_side: int | None) -> tuple[np.ndarray, tuple[int, int]
             except Exception:  # a malformed EXIF block should not make a good image unusable
                 orientation = 1
             try:
+                factor = max(img.size) // max_side if max_side else 1
+                if factor >= 2 and img.mode in _REDUCIBLE:
+                    # a preview: shrink the decoded picture by box averaging before converting it,
+                    # so no full-size RGB copy is made (the final resize below is a Lanczos one)
+                    small = img.reduce(factor)
+                    img.close()
+                    img = small
                 rgb = _to_rgb_upright(img, orientation)
             except MemoryError:
                 raise InputError(name, "image is too large to decode on this computer") from None
@@ -247,6 +254,7 @@ def _to_rgb_upright(img: Image.Image, orientation: int) -> np.ndarray:
 
 
 _HIGH_DEPTH = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+_REDUCIBLE = ("L", "LA", "RGB", "RGBA", "CMYK", "I", "F")
 
 
 def _gray_top(img: Image.Image) -> float | None:

@@ -35,7 +35,7 @@ from engine.paths import make_private, private_mkdir
 from engine.request import TryOnRequest, TryOnResult
 
 SCHEMA_VERSION = 1
-THUMB_SIZE = (240, 320)  # (W, H) box
+THUMB_SIZE = (480, 640)  # (W, H) box: the list's icons and the preview pane (never the full result)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (

@@ -196,8 +196,8 @@ class HistoryView(QWidget):
                 v.setText("—")
             return
         dpr = self.devicePixelRatioF()
-        try:  # through the engine's loader: photo formats only, bounded memory for large results
-            img, _ = load_preview(e.image, PREVIEW_MAX_SIDE)
+        try:  # the stored preview (480x640 box), not the full result: a large photo costs nothing here
+            img, _ = load_preview(e.thumb if e.thumb.is_file() else e.image, PREVIEW_MAX_SIDE)
             self.preview.setPixmap(scaled_pixmap(img, self.preview.size() - QSize(12, 12), dpr))
         except InputError as exc:
             self.preview.setText(f"The image cannot be shown: {exc.problem}")
