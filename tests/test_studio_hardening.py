@@ -271,3 +271,14 @@ def test_missing_qt_libraries_are_named_with_the_package():
     assert missing == {"libvton-does-not-exist.so.0": "libvton-missing0"}  # this machine has the core ones
     hint = install_hint(missing)
     assert "sudo apt-get install libvton-missing0" in hint and "\n" not in hint
+
+
+def test_the_exported_board_says_what_the_model_was_trained_on():
+    from app.studio.board import compose_board
+
+    look = np.full((512, 384, 3), 200, np.uint8)
+    plain = compose_board(None, [(look, "A", None)], cell_h=256)
+    noted = compose_board(None, [(look, "A", None)], cell_h=256, note="trained on synthetic people only")
+    assert noted.shape[0] == plain.shape[0] + 26
+    header = noted[55:80].reshape(-1, 3).astype(int)
+    assert (np.abs(header - (146, 64, 14)).sum(axis=1) < 60).any()  # the note's text is there

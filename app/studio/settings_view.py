@@ -57,8 +57,9 @@ class SettingsView(QWidget):
         # ---- models ---------------------------------------------------------------------------
         models, mcol = card(host)
         mcol.addWidget(label("Models", "title"))
-        mcol.addWidget(label("Everything runs on this computer. Bundles are verified (every file's SHA-256) "
-                             "before they are used.", "subtitle", wrap=True))
+        mcol.addWidget(label("Everything runs on this computer. Bundles are verified before they are used: every "
+                             "file's SHA-256, and the manifest's own digest recorded when it was imported.",
+                             "subtitle", wrap=True))
         self.bundle_list = QListWidget(models)
         self.bundle_list.setMinimumHeight(120)
         self.bundle_list.setMaximumHeight(230)
@@ -192,7 +193,8 @@ class SettingsView(QWidget):
             check.blockSignals(True)
             check.setChecked(value)
             check.blockSignals(False)
-        self.data_dir.setText(f"Your data folder (history, imported models, settings):\n{self.session.root}")
+        self.data_dir.setText(f"Your data folder (history, imported models, settings), readable by you only:\n"
+                              f"{self.session.root}")
         self._on_row_changed(self.bundle_list.currentRow())
 
     # -- view -> session -----------------------------------------------------------------------
