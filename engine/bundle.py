@@ -189,11 +189,10 @@ class Manifest:
         return out
 
     def write(self, directory: str | Path) -> Path:
+        from .images import write_atomic  # a unique temp file, then a rename
+
         path = Path(directory) / MANIFEST
-        tmp = path.with_suffix(".json.part")
-        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n")
-        tmp.replace(path)
-        return path
+        return write_atomic(path, (json.dumps(self.to_json(), indent=2) + "\n").encode("utf-8"))
 
     @classmethod
     def from_json(cls, data: Any, path: Path) -> Manifest:
