@@ -135,17 +135,6 @@ def decode_image(data: bytes, name: str | Path = "<image>", max_side: int | None
     return _decode(io.BytesIO(data), name, max_side)[0]
 
 
-def image_size(path: str | Path) -> tuple[int, int]:
-    """(height, width) from the header of a photo file, without decoding it."""
-    fh, _ = open_regular_file(path)
-    with fh, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        img = _open(fh, Path(path))
-        w, h = img.size
-        img.close()
-    return h, w
-
-
 # -- decoding -------------------------------------------------------------------------------------
 def _open(fp, name) -> Image.Image:
     try:
