@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Set up a local virtualenv (.venv) and dress the bundled example portrait with the embedded model.
+# Set up a local virtualenv (.venv) with the runtime only, and dress the bundled example portrait.
 #   ./run.sh                 set up (first time) and run one try-on -> out/example-tryon.png
 #   ./run.sh --setup-only    only set up
-# Everything runs offline on the CPU; packages come from PyPI on the first run only.
+# The runtime is numpy, Pillow, ONNX Runtime, PySide6 and platformdirs: no PyTorch. Everything
+# runs offline on the CPU; packages come from PyPI on the first run only. ./test.sh adds the
+# training and test extras (CPU PyTorch) and runs the tests.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
@@ -10,11 +12,9 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-if ! .venv/bin/python -c "import engine, models, app, torch, PySide6" 2>/dev/null; then
+if ! .venv/bin/python -c "import engine, app, numpy, PIL, onnxruntime, platformdirs, PySide6" 2>/dev/null; then
   .venv/bin/python -m pip install -q --upgrade pip
-  # the CPU build of torch first, so the project's torch range is already satisfied
-  .venv/bin/python -m pip install -q "torch==2.13.0"
-  .venv/bin/python -m pip install -q -e ".[train,test]"
+  .venv/bin/python -m pip install -q -e .
 fi
 [ "${1:-}" = "--setup-only" ] && exit 0
 

@@ -1,0 +1,3 @@
+"""The studio (``app.studio``) and the ``vton`` command line (``app.cli``)."""
+
+import engine  # noqa: F401  (first: it switches ONNX Runtime's telemetry off before onnxruntime is imported)

@@ -15,9 +15,18 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from .bundle import Bundle, open_bundle, size_key
-from .errors import VtonError
-from .images import fit_image, from_model, load_image, resize_square, to_model, unfit_image
+from .bundle import Bundle, check_session_io, open_bundle, read_verified, size_key
+from .errors import BundleError, Cancelled, VtonError
+from .images import (
+    crop_fit,
+    fit_image,
+    from_model,
+    load_garment,
+    load_image,
+    resize_square,
+    to_model,
+    unfit_image,
+)
 from .request import CancelToken, Progress, TryOnRequest, TryOnResult
 from .restore import keep_unchanged
 from .sampler import Sampler, noise_source
@@ -50,11 +59,17 @@ class TryOnPipeline:
         self.threads = threads
         self.providers = choose_providers(providers)
         self._sessions: dict[Path, ort.InferenceSession] = {}
+        self._run_options: ort.RunOptions | None = None  # the current run's (cancel sets terminate)
 
     # -- sessions -----------------------------------------------------------------------
     def _session(self, size: tuple[int, int], graph: str) -> ort.InferenceSession:
         path = self.bundle.file(size, graph)
+        spec = self.manifest.graph(size, graph)
         if path not in self._sessions:
+            # the session is made from the very bytes whose sha256 was just checked, so the
+            # file cannot be swapped between the check and the load; bytes also keep ONNX
+            # Runtime from following "external data" paths out of the bundle
+            data = read_verified(self.bundle, spec.file)
             opts = ort.SessionOptions()
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             opts.intra_op_num_threads = self.threads or 0
@@ -66,9 +81,12 @@ class TryOnPipeline:
             opts.enable_cpu_mem_arena = False
             opts.enable_mem_pattern = False
             try:
-                self._sessions[path] = ort.InferenceSession(str(path), opts, providers=self.providers)
+                session = ort.InferenceSession(data, opts, providers=self.providers)
             except Exception as exc:  # ORT raises its own exception types for broken graphs
-                raise VtonError(f"{path}: cannot be loaded by ONNX Runtime ({exc})") from None
+                raise BundleError(path, f"cannot be loaded by ONNX Runtime ({_one_line(exc)})") from None
+            del data
+            check_session_io(path, spec, session)  # a swapped or foreign graph is refused here
+            self._sessions[path] = session
         return self._sessions[path]
 
     def warm_up(self, size: tuple[int, int] | None = None) -> None:
@@ -78,7 +96,15 @@ class TryOnPipeline:
             self._session(size, name)
 
     def _run(self, size, graph: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        return self._session(size, graph).run(None, feeds)
+        session = self._session(size, graph)
+        options = self._run_options
+        try:
+            return session.run(None, feeds, options)
+        except Exception as exc:
+            if options is not None and options.terminate:
+                raise Cancelled() from None
+            path = self.bundle.file(size, graph)
+            raise BundleError(path, f"ONNX Runtime failed to run it ({_one_line(exc)})") from None
 
     # -- the pipeline -------------------------------------------------------------------
     def resolve_size(self, size: tuple[int, int] | None) -> tuple[int, int]:
@@ -90,11 +116,11 @@ class TryOnPipeline:
         return tuple(size)
 
     def sampler_for(self, steps: int) -> Sampler:
-        spec = self.manifest.sampler
+        spec = self.manifest.sampler  # checked when the manifest was read (engine.bundle)
         sigmas = tuple(float(s) for s in spec["sigmas"])
         if steps == len(sigmas):
-            return Sampler(sigmas, spec.get("kind", "renoise"))
-        return Sampler.with_steps(steps, spec.get("kind", "renoise"))
+            return Sampler(sigmas, spec["kind"])
+        return Sampler.with_steps(steps, spec["kind"])
 
     def run(
         self,
@@ -104,10 +130,27 @@ class TryOnPipeline:
         person: np.ndarray | None = None,
         garment: np.ndarray | None = None,
     ) -> TryOnResult:
-        """Run one try-on. ``person``/``garment`` arrays skip reading the request's files."""
+        """Run one try-on. ``person``/``garment`` arrays skip reading the request's files.
+
+        ``cancel`` is honoured at every stage: between stages, steps and restore bands, and
+        inside a running graph (ONNX Runtime's terminate flag); it raises ``Cancelled``.
+        """
+        cancel = cancel or CancelToken()
+        options = ort.RunOptions()
+        options.log_severity_level = 3
+        cancel.on_cancel(lambda: setattr(options, "terminate", True))
+        self._run_options = options
+        try:
+            return self._run_once(request, progress, cancel, person, garment)
+        finally:
+            self._run_options = None
+
+    def _run_once(self, request, progress, cancel, person, garment) -> TryOnResult:
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
-        cancel = cancel or CancelToken()
+        if request.category not in self.manifest.categories:
+            raise VtonError(f"model '{self.manifest.name}' has no category '{request.category}' "
+                            f"(it knows {', '.join(self.manifest.categories)})")
         sampler = self.sampler_for(request.steps)
         steps = sampler.steps
 
@@ -124,8 +167,10 @@ class TryOnPipeline:
         size = self.resolve_size(request.size)
         if person is None:
             person = load_image(request.person)
+        cancel.check()
         if garment is None:
-            garment = load_image(request.garment)
+            garment = load_garment(request.garment)
+        cancel.check()
         pre = self.manifest.preprocess
         person_fit, fit = fit_image(person, size)
         garment_fit, _ = fit_image(garment, size)
@@ -137,6 +182,7 @@ class TryOnPipeline:
 
         report("encode")
         z_p = self._run(size, "vae_encoder", {"image": to_model(person_fit)})[0]
+        cancel.check()
         z_g = self._run(size, "vae_encoder", {"image": to_model(garment_fit)})[0]
         t = lap("encode", t)
         tokens = self._run(size, "adapter", {"garment": to_model(adapter_in)})[0]
@@ -194,12 +240,24 @@ class TryOnPipeline:
         report("decode", steps)
         h = z_p.shape[2]
         image = self._run(size, "vae_decoder", {"latent": np.ascontiguousarray(x0[:, :, :h])})[0]
-        result = unfit_image(from_model(image), fit)
-        t = lap("decode", t)
+        cancel.check()
         if request.restore:
-            result = keep_unchanged(result, person)
+            # the model-size crop is upscaled band by band inside the composite: a large photo
+            # never gets a full-size float copy (docs/reliability.md)
+            crop = crop_fit(from_model(image), fit)
+            t = lap("decode", t)
+            result = keep_unchanged(crop, person, check=cancel.check)
             t = lap("restore", t)
+        else:
+            result = unfit_image(from_model(image), fit)
+            t = lap("decode", t)
+        cancel.check()
         timings["total"] = time.perf_counter() - t0
         timings["steps"] = steps
         report("done", steps, 0.0)
         return TryOnResult(result, request, size, self.manifest.name, timings)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] if text else type(exc).__name__

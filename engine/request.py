@@ -79,13 +79,28 @@ class Progress:
 
 
 class CancelToken:
-    """Set from any thread; the engine checks it between steps."""
+    """Set from any thread; the engine checks it between stages, steps and bands, and a
+    running ONNX Runtime call is told to stop through :meth:`on_cancel` callbacks."""
 
     def __init__(self):
         self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list = []
 
     def cancel(self) -> None:
-        self._event.set()
+        with self._lock:
+            self._event.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def on_cancel(self, callback) -> None:
+        """Call ``callback()`` (from the cancelling thread) when cancelled; at once if already."""
+        with self._lock:
+            if not self._event.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
 
     @property
     def cancelled(self) -> bool:

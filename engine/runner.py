@@ -168,8 +168,9 @@ class TryOnRunner:
                 pipeline = self._pipeline_for(job.request)
                 result = pipeline.run(job.request, progress=lambda p, j=job: self._emit_progress(j, p),
                                       cancel=job.token)
+                job.token.check()  # cancelled after the last check: the result is dropped, not delivered
             except Cancelled:
-                state, error = JobState.CANCELLED, "cancelled"
+                state, error, result = JobState.CANCELLED, "cancelled", None
             except VtonError as exc:
                 state, error = JobState.FAILED, str(exc)
             except Exception as exc:  # never let the worker die: the user gets a message instead

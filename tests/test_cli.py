@@ -21,9 +21,20 @@ def vton(*args: str, check=True) -> subprocess.CompletedProcess:
 
 
 def test_export_verify_tryon_round_trip(tmp_path, images):
+    """Also: the export opens no socket (audit hook), shows progress from the start and no
+    screens of library warnings (issue 16)."""
+    from test_offline import guarded
+
     bundle = tmp_path / "B"
-    vton("bundle", "export", "--config", "tiny", "--int8", "--calibration-samples", "2", "--parity-samples", "1",
-         "--out", bundle)
+    proc = subprocess.run(guarded("app.cli", "bundle", "export", "--config", "tiny", "--int8",
+                                  "--calibration-samples", "2", "--parity-samples", "1", "--out", bundle),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "network use" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0].endswith("loading PyTorch and the export tools…")
+    assert all(line.startswith("[") and "s] " in line for line in lines), proc.stderr  # only its own lines
+    assert "Warning" not in proc.stderr and "W1" not in proc.stderr
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["trained"] is False
     assert {g["precision"] for g in manifest["graphs"]["128x96"].values()} == {"int8"}
@@ -45,10 +56,11 @@ def test_verify_names_the_changed_file(tiny_bundle, tmp_path, capsys):
         byte = fh.read(1)
         fh.seek(100)
         fh.write(bytes([byte[0] ^ 0xFF]))
-    assert main(["bundle", "verify", str(b)]) == 1
+    assert main(["bundle", "verify", str(b)]) == 2  # a refused input: exit 2, one line (README)
     err = capsys.readouterr().err
-    assert "adapter.onnx" in err and "FAILED" in err
+    assert len(err.strip().splitlines()) == 1 and "adapter.onnx" in err and "sha256 does not match" in err
     assert main(["bundle", "verify", str(tiny_bundle)]) == 0
+    assert "untrained" in capsys.readouterr().out
 
 
 def test_info_counts_the_full_student(capsys):

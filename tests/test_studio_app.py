@@ -381,9 +381,13 @@ def test_import_bundle_and_settings_persist(qtbot, make_window, tiny_bundle, tmp
     assert w.session.import_bundle(bad) is None
     assert w.banner.level == "error" and graph.name in w.banner.text.text()
 
-    target = w.session.import_bundle(tiny_bundle)
+    target = sv.import_bundle(tiny_bundle)
     assert target is not None and target.parent == w.session.user_bundles_dir()
-    assert w.session.bundle_path() == target and w.session.bundle_problem() is None
+    assert w.session.bundle_path() != target  # importing alone never switches the model (issue 16)
+    qtbot.waitUntil(lambda: sv.import_dialog is not None and sv.import_dialog.isVisible())
+    qtbot.mouseClick(sv._use_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.session.bundle_path() == target)
+    assert w.session.bundle_problem() is None
     assert any("in use" in sv.bundle_list.item(i).text() for i in range(sv.bundle_list.count()))
     assert sv.resolution.count() == 2  # "Model default" + the bundle's 128x96
     sv.steps.setValue(6)

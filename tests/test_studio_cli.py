@@ -17,11 +17,12 @@ def studio(*args: str, tmp_path: Path, fake_torch: bool = False) -> subprocess.C
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     env.pop("MOBILE_VTON_HOME", None)  # --data-dir must be enough
     code = "import sys; from app.studio.main import main; sys.exit(main(sys.argv[1:]))"
-    if fake_torch:  # a 'torch' that explodes on import proves the studio never needs it
-        fake = tmp_path / "fake" / "torch"
-        fake.mkdir(parents=True)
-        (fake / "__init__.py").write_text("raise ImportError('torch must not be imported by the studio')\n")
-        env["PYTHONPATH"] = os.pathsep.join([str(fake.parent), env.get("PYTHONPATH", "")])
+    if fake_torch:  # modules of the `train` extra that explode on import: the studio never needs them
+        for name in ("torch", "transformers", "diffusers", "onnx", "optimum", "safetensors", "yaml"):
+            fake = tmp_path / "fake" / name
+            fake.mkdir(parents=True)
+            (fake / "__init__.py").write_text(f"raise ImportError('{name} must not be imported by the studio')\n")
+        env["PYTHONPATH"] = os.pathsep.join([str(tmp_path / "fake"), env.get("PYTHONPATH", "")])
     return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
 

@@ -96,7 +96,7 @@ def test_history_writes_files_before_the_row(tmp_path, images, monkeypatch):
     store = HistoryStore(tmp_path / "h")
     import app.studio.history as history_module
 
-    def broken_save(image, path):
+    def broken_save(image, path, **options):
         raise OSError("disk full")
 
     monkeypatch.setattr(history_module, "save_image", broken_save)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from engine.bundle import read_manifest, size_key, verify_files
-from engine.errors import InputError
+from engine.bundle import open_bundle, read_manifest, size_key, verify_files
+from engine.errors import BundleError, InputError
 
 from ._common import size_arg
 
@@ -37,31 +40,87 @@ def register(sub) -> None:
     a.add_argument("--out", required=True, type=Path, help="Android bundle folder to create")
     a.set_defaults(func=android)
 
-    v = bsub.add_parser("verify", help="check a bundle's manifest and every file hash")
+    v = bsub.add_parser("verify", help="check a bundle's manifest, every file hash and its trust",
+                        description="Check the manifest (every value in range), every file (a regular file "
+                                    "with the listed size and sha256) and, where a key is trusted, the "
+                                    "signature. Exit 0 if it verifies, 2 (one line naming the problem) if not.")
     v.add_argument("bundle", type=Path)
     v.set_defaults(func=verify)
 
+    k = bsub.add_parser("keygen", help="make an Ed25519 key pair for signing bundles (needs 'cryptography')")
+    k.add_argument("--out", required=True, type=Path, help="writes OUT.key (private, 0600) and OUT.pub")
+    k.set_defaults(func=keygen)
+
+    s = bsub.add_parser("sign", help="sign a bundle's manifest.json with a private key (writes manifest.sig)")
+    s.add_argument("bundle", type=Path, help="bundle folder")
+    s.add_argument("--key", required=True, type=Path, help="private key from 'vton bundle keygen'")
+    s.set_defaults(func=sign)
+
+    t = bsub.add_parser("trust", help="trust a signer's public key: from then on every bundle must be signed")
+    t.add_argument("key", type=Path, help="public key (.pub) from 'vton bundle keygen'")
+    t.set_defaults(func=trust)
+
 
 def verify(args) -> int:
-    from engine.bundle import open_bundle
-
-    source = open_bundle(args.bundle, verify=False)  # unpacks a .zip; manifest errors raise (exit 2)
-    manifest = read_manifest(source.path)
-    problems = verify_files(source.path, manifest)
-    for problem in problems:
-        print(f"FAILED {problem}", file=sys.stderr)
-    if problems:
-        print(f"{args.bundle}: {len(problems)} of {len(manifest.files)} files do not verify", file=sys.stderr)
-        return 1
+    is_zip = args.bundle.suffix.lower() == ".zip" and args.bundle.is_file()
+    with tempfile.TemporaryDirectory(prefix="vton-verify-") as tmp:
+        # a .zip is unpacked (with limits) into a temporary folder that is removed afterwards
+        source = open_bundle(args.bundle, verify=False, unpack_into=Path(tmp) / "b" if is_zip else None)
+        manifest = read_manifest(source.path)
+        problems = verify_files(source.path, manifest)
+        if problems:
+            names = "; ".join(f"{Path(p.path).name}: {p.problem}" for p in problems[:3])
+            more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+            raise BundleError(args.bundle, f"{len(problems)} of {len(manifest.files)} files do not verify "
+                                           f"({names}{more})")
+        trust = open_bundle(source.path).trust  # pins and signatures
     total = sum(f.bytes for f in manifest.files.values())
     sizes = ", ".join(size_key(s) for s in manifest.resolutions)
+    note = manifest.training_note or "trained"
     print(f"{args.bundle}: OK — '{manifest.name}', {len(manifest.files)} files, {total / 2**20:.1f} MiB, "
-          f"{sizes}, {'trained' if manifest.trained else 'UNTRAINED (random weights)'}")
+          f"{sizes}, {note}; manifest sha256 {manifest.digest[:16]}…" + (f"; {trust}" if trust else ""))
     return 0
 
 
+def keygen(args) -> int:
+    from engine.trust import generate_key
+
+    key, pub, kid = generate_key(args.out)
+    print(f"wrote {key} (private: keep it secret) and {pub} (public, key id {kid}); "
+          f"sign with 'vton bundle sign BUNDLE --key {key}'")
+    return 0
+
+
+def sign(args) -> int:
+    from engine.trust import sign_bundle
+
+    open_bundle(args.bundle)  # only a bundle that verifies gets signed
+    kid = sign_bundle(args.bundle, args.key)
+    print(f"{args.bundle}: signed manifest.json with key {kid} (manifest.sig)")
+    return 0
+
+
+def trust(args) -> int:
+    from engine.trust import trust_key, trusted_keys
+
+    target = trust_key(args.key)
+    print(f"trusted {target.stem}: from now on every bundle except the embedded one must be signed "
+          f"by one of {len(trusted_keys())} trusted key(s) ({target.parent})")
+    return 0
+
+
+_T0 = time.monotonic()
+
+
 def _log(message: str) -> None:
-    print(message, file=sys.stderr)
+    print(f"[{time.monotonic() - _T0:5.0f}s] {message}", file=sys.stderr, flush=True)
+
+
+def _quiet_libraries() -> None:
+    """The exporter's libraries log screens of warnings (torchvision ops not installed, constant
+    folding skipped, several 'optimum' distributions); the export's own lines say what happens."""
+    if not os.environ.get("VTON_DEBUG"):
+        logging.disable(logging.WARNING)
 
 
 def android(args) -> int:
@@ -76,6 +135,12 @@ def android(args) -> int:
 
 
 def export(args) -> int:
+    global _T0
+    _T0 = time.monotonic()
+    if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
+        raise InputError(args.out, "already exists and is not empty")
+    _quiet_libraries()
+    _log("loading PyTorch and the export tools…")
     import torch
 
     from models.checkpoint import load_student
@@ -83,8 +148,7 @@ def export(args) -> int:
     from models.export.samples import example_inputs_from_synthetic
     from models.nets import build_student, get_config
 
-    if args.out.exists() and any(args.out.iterdir()):
-        raise InputError(args.out, "already exists and is not empty")
+    _quiet_libraries()  # (importing them may have reset logging)
     if args.checkpoint is not None:
         student, meta = load_student(args.checkpoint)
         if args.config and args.config != student.cfg.name:
@@ -94,6 +158,7 @@ def export(args) -> int:
         if not args.config:
             raise InputError("--config", "give --config (full, small or tiny) or --checkpoint")
         torch.manual_seed(args.seed)
+        _log(f"building the '{args.config}' student (random weights, seed {args.seed})")
         student = build_student(get_config(args.config))
         trained, provenance = False, {"init": f"random (seed {args.seed})"}
     sizes = args.size or list(student.cfg.resolutions)
@@ -101,7 +166,12 @@ def export(args) -> int:
         if s[0] % 32 or s[1] % 32:
             raise InputError("--size", f"{size_key(s)}: height and width must be multiples of 32")
     calibration = held_out = ()
+    n_graphs = len(sizes) * 4 + 1
+    _log(f"exporting {n_graphs} graphs at {', '.join(size_key(s) for s in sizes)}"
+         + (" then INT8 calibration, quantisation and parity" if args.int8 else "")
+         + (" then the Android conversion" if args.target == "android" else ""))
     if args.int8:
+        _log(f"rendering {args.calibration_samples} calibration and {args.parity_samples} held-out samples")
         calibration = example_inputs_from_synthetic(args.calibration_samples, sizes[0], seed=10_000)
         held_out = example_inputs_from_synthetic(args.parity_samples, sizes[0], seed=20_000)
     options = dict(

@@ -10,6 +10,8 @@ from engine.bundle import read_manifest
 from engine.errors import VtonError
 from engine.paths import DEFAULT_BUNDLE, bundles_dir
 
+from ._quiet import one_line
+
 
 def register(sub) -> None:
     p = sub.add_parser("info", help="parameter counts, installed bundles, runtime")
@@ -22,18 +24,21 @@ def installed_bundles() -> list[dict]:
     found = []
     candidates = [("embedded", DEFAULT_BUNDLE)]
     root = bundles_dir()
-    if root.is_dir():
-        candidates += [("user", p) for p in sorted(root.iterdir()) if p.is_dir()]
+    try:
+        candidates += [("user", p) for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    except OSError:
+        pass
     for where, path in candidates:
-        if not (path / "manifest.json").is_file():
+        if not (path / "manifest.json").exists():
             continue
         try:
             m = read_manifest(path)
-        except VtonError as exc:
+        except VtonError as exc:  # listed as broken, never a traceback
             found.append({"where": where, "path": str(path), "error": str(exc)})
             continue
         found.append({
             "where": where, "path": str(path), "name": m.name, "config": m.config_name, "trained": m.trained,
+            "note": m.training_note,
             "resolutions": [f"{h}x{w}" for h, w in m.resolutions],
             "precision": sorted({g.precision for per in m.graphs.values() for g in per.values()}),
             "mib": round(sum(f.bytes for f in m.files.values()) / 2**20, 1),
@@ -67,9 +72,9 @@ def run(args) -> int:
         print("bundles: none installed")
     for b in info["bundles"]:
         if "error" in b:
-            print(f"bundle [{b['where']}] {b['path']}: {b['error']}")
+            print(f"bundle [{b['where']}] BROKEN {one_line(b['error'])}")
         else:
             print(f"bundle [{b['where']}] {b['name']}: {b['config']}, {'/'.join(b['precision'])}, "
-                  f"{', '.join(b['resolutions'])}, {b['mib']} MiB, {'trained' if b['trained'] else 'untrained'}"
-                  f"  ({b['path']})")
+                  f"{', '.join(b['resolutions'])}, {b['mib']} MiB, {b['note'] or 'trained'}"
+                  f"  ({one_line(b['path'])})")
     return 0

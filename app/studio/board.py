@@ -2,6 +2,11 @@
 looks from the workspace. Garments run as a queue on the engine thread and fill the grid
 as they finish; items can be reordered, removed, labelled, and the board exported as one
 image (composed with PIL, so it is testable and identical on every platform).
+
+The board persists across restarts (``board_store.BoardStore``): the portrait and garments
+are kept as private copies, finished looks as board-size images; looks that had not
+finished run again when the studio starts. The board holds board-size pictures only
+(``BOARD_MAX_SIDE``): the full-size results are in history.
 """
 
 from __future__ import annotations
@@ -16,14 +21,18 @@ from PIL import Image, ImageDraw, ImageFont
 from PySide6.QtCore import QObject, Signal, Slot
 
 from engine.errors import InputError, VtonError
-from engine.images import load_image, save_image
+from engine.images import load_preview, preview, save_image
 from engine.paths import ASSETS
 from engine.request import CATEGORIES, Progress, TryOnRequest, TryOnResult
 
+from .board_store import BoardStore, StoredBoard, StoredItem
+from .category import garment_key
 from .history import make_thumbnail
 from .inputs import MimeSources, guess_category
 from .session import StudioSession
 from .workspace import progress_text
+
+BOARD_MAX_SIDE = 1536  # looks and the portrait are kept at this size (the export uses 512-px cells)
 
 TAG = "board"
 QUEUED, RUNNING, DONE, FAILED, WAITING = "queued", "running", "done", "failed", "waiting"
@@ -57,6 +66,7 @@ class BoardItem:
     job_id: int | None = None
     person_thumb: np.ndarray | None = None
     timings: dict = field(default_factory=dict)
+    look_file: Path | None = None  # the stored look (board_store), once done
 
     @property
     def done(self) -> bool:
@@ -73,15 +83,75 @@ class BoardController(QObject):
         super().__init__(parent)
         self.session = session
         self.items: list[BoardItem] = []
-        self.portrait: Path | None = None
-        self.portrait_image: np.ndarray | None = None
+        self.portrait: Path | None = None  # the stored copy the board runs on
+        self.portrait_name: str = ""  # the file name the user gave
+        self.portrait_image: np.ndarray | None = None  # at board size
         self._ids = itertools.count(1)
+        self.store = BoardStore(session.board_dir())
+        self._restoring = False
         engine = session.engine
         engine.job_started.connect(self._on_started)
         engine.job_progress.connect(self._on_progress)
         engine.job_finished.connect(self._on_finished)
         engine.job_cancelled.connect(self._on_cancelled)
         engine.job_failed.connect(self._on_failed)
+
+    # -- persistence -----------------------------------------------------------------------------
+    def restore(self) -> None:
+        """Bring back the board of the last session; unfinished looks run again."""
+        stored = self.store.load()
+        if self.store.problem:
+            self._say("warning", self.store.problem)
+        self._restoring = True
+        try:
+            if stored.portrait is not None:
+                try:
+                    self.portrait_image, _ = load_preview(stored.portrait, BOARD_MAX_SIDE)
+                    self.portrait, self.portrait_name = stored.portrait, stored.portrait_name or stored.portrait.name
+                except InputError:
+                    self.portrait = None
+            for s in stored.items:
+                try:
+                    thumb = make_thumbnail(load_preview(s.garment, 640)[0], (160, 160))
+                except InputError:
+                    continue
+                item = BoardItem(next(self._ids), s.kind, s.garment, thumb, s.category,
+                                 s.label or label_from_path(Path(s.garment_name)))
+                if s.done:
+                    item.result = self.store.load_look(s.look)
+                if item.result is not None:
+                    item.state, item.progress, item.request, item.timings = DONE, 1.0, s.request, dict(s.timings)
+                    item.look_file = s.look
+                elif s.kind == "pinned":
+                    continue
+                self.items.append(item)
+        finally:
+            self._restoring = False
+        if self.portrait is not None or self.items:
+            self.portrait_changed.emit()
+            self.items_changed.emit()
+            for item in self.items:
+                if item.kind == "garment" and not item.done:
+                    self._submit(item)
+
+    def _persist(self) -> None:
+        if self._restoring:
+            return
+        board = StoredBoard(self.portrait, self.portrait_name)
+        for i in self.items:
+            board.items.append(StoredItem(i.kind, i.garment, i.garment.name, i.category, i.label,
+                                          i.done and i.look_file is not None, i.look_file, i.request, i.timings))
+        try:
+            self.store.save(board)
+        except (OSError, InputError) as exc:
+            self._say("warning", f"The board could not be saved: {exc}")
+
+    def _keep_look(self, item: BoardItem, image: np.ndarray) -> None:
+        item.result = preview(image, BOARD_MAX_SIDE)
+        try:
+            item.look_file = self.store.store_look(item.result)
+        except (OSError, InputError):
+            item.look_file = None
 
     # -- inputs ---------------------------------------------------------------------------------
     def set_portrait(self, paths: list[Path | str]) -> bool:
@@ -90,22 +160,28 @@ class BoardController(QObject):
             return False
         path = Path(paths[0])
         try:
-            image = load_image(path)
+            image, _ = load_preview(path, BOARD_MAX_SIDE)
+            stored = self.store.store_input(path)
         except InputError as exc:
             self._say("error", f"Cannot use {exc.path.name} as the portrait: {exc.problem}.")
             return False
-        self.portrait, self.portrait_image = path, image
+        except OSError as exc:
+            self._say("error", f"Cannot keep {path.name} for the board: {exc.strerror or exc}.")
+            return False
+        self.portrait, self.portrait_name, self.portrait_image = stored, path.name, image
         self.portrait_changed.emit()
         self._run_all()
+        self._persist()
         return True
 
     def clear_portrait(self) -> None:
         self.session.engine.cancel_tag(TAG)
-        self.portrait, self.portrait_image = None, None
+        self.portrait, self.portrait_image, self.portrait_name = None, None, ""
         self.portrait_changed.emit()
         for item in self.items:
             if item.kind == "garment":
                 self._submit(item)  # back to "waiting for a portrait"
+        self._persist()
 
     def open_portrait_sources(self, sources: MimeSources) -> bool:
         if sources.problem:
@@ -122,12 +198,17 @@ class BoardController(QObject):
         for p in paths:
             path = Path(p)
             try:
-                image = load_image(path)
+                image, _ = load_preview(path, 640)
+                stored = self.store.store_input(path)
             except InputError as exc:
                 problems.append(f"{exc.path.name} ({exc.problem})")
                 continue
-            cat = category if category in CATEGORIES else guess_category(path, image.shape[:2])
-            item = BoardItem(next(self._ids), "garment", path, make_thumbnail(image, (160, 160)), cat,
+            except OSError as exc:
+                problems.append(f"{path.name} ({exc.strerror or exc})")
+                continue
+            cat = category if category in CATEGORIES else (
+                self.session.categories.get(garment_key(path)) or guess_category(path, image))
+            item = BoardItem(next(self._ids), "garment", stored, make_thumbnail(image, (160, 160)), cat,
                              label_from_path(path))
             self.items.append(item)
             added.append(item.id)
@@ -140,6 +221,7 @@ class BoardController(QObject):
                 self._say("info", "Garments added. Drop a portrait on the board to try them all on.")
             for item_id in added:
                 self._submit(self.item(item_id))
+            self._persist()
         return added
 
     def open_garment_sources(self, sources: MimeSources) -> list[int]:
@@ -152,15 +234,19 @@ class BoardController(QObject):
         """Put a finished look (from the workspace or history) on the board."""
         garment = Path(result.request.garment)
         try:
-            thumb = make_thumbnail(load_image(garment), (160, 160))
-        except InputError:
-            thumb = np.full((160, 120, 3), 240, np.uint8)
-        item = BoardItem(next(self._ids), "pinned", garment, thumb, result.request.category,
-                         label or label_from_path(garment), state=DONE, progress=1.0, result=result.image,
+            thumb = make_thumbnail(load_preview(garment, 640)[0], (160, 160))
+            stored = self.store.store_input(garment)
+        except (InputError, OSError):
+            thumb, stored = np.full((160, 120, 3), 240, np.uint8), None
+        item = BoardItem(next(self._ids), "pinned", stored or garment, thumb, result.request.category,
+                         label or label_from_path(garment), state=DONE, progress=1.0,
                          request=result.request, timings=dict(result.timings),
                          person_thumb=None if person is None else make_thumbnail(person, (160, 160)))
+        self._keep_look(item, result.image)
         self.items.append(item)
         self.items_changed.emit()
+        if stored is not None:
+            self._persist()
         return item.id
 
     # -- editing ---------------------------------------------------------------------------------
@@ -176,6 +262,7 @@ class BoardController(QObject):
         if m != n:
             self.items.insert(m, self.items.pop(n))
             self.items_changed.emit()
+            self._persist()
 
     def remove(self, item_id: int) -> None:
         item = self.item(item_id)
@@ -185,25 +272,30 @@ class BoardController(QObject):
             self.session.engine.cancel(item.job_id)
         self.items.remove(item)
         self.items_changed.emit()
+        self._persist()
 
     def clear(self) -> None:
         self.session.engine.cancel_tag(TAG)
         self.items.clear()
         self.items_changed.emit()
+        self._persist()
 
     def set_label(self, item_id: int, label: str) -> None:
         item = self.item(item_id)
         if item is not None and item.label != label.strip():
             item.label = label.strip()
             self.item_changed.emit(item_id)
+            self._persist()
 
     def set_category(self, item_id: int, category: str) -> None:
         item = self.item(item_id)
         if item is not None and category in CATEGORIES and category != item.category:
             item.category = category
+            self.session.categories.remember(garment_key(item.garment), category)  # the user's choice sticks
             if item.kind == "garment":
                 self._submit(item)
             self.item_changed.emit(item_id)
+            self._persist()
 
     def retry(self, item_id: int) -> None:
         item = self.item(item_id)
@@ -232,6 +324,7 @@ class BoardController(QObject):
             item.job_id = None
         if self.portrait is None:
             item.state, item.status, item.result, item.progress = WAITING, "Waiting for a portrait", None, 0.0
+            item.look_file = None
             self.item_changed.emit(item.id)
             return
         problem = self.session.bundle_problem()
@@ -250,7 +343,7 @@ class BoardController(QObject):
             item.state, item.error = FAILED, str(exc)
         else:
             item.state, item.status, item.progress, item.error = QUEUED, "Queued", 0.0, ""
-            item.result, item.request = None, request
+            item.result, item.request, item.look_file = None, request, None
         self.item_changed.emit(item.id)
 
     def _item_for_job(self, job_id: int) -> BoardItem | None:
@@ -277,7 +370,9 @@ class BoardController(QObject):
             return
         item.job_id = None
         item.state, item.progress, item.status = DONE, 1.0, ""
-        item.result, item.request, item.timings = result.image, result.request, dict(result.timings)
+        item.request, item.timings = result.request, dict(result.timings)
+        self._keep_look(item, result.image)
+        self._persist()
         try:
             self.session.history.add(result, source=TAG)
             self.session.history_changed.emit()
@@ -314,9 +409,12 @@ class BoardController(QObject):
         if not path.suffix:
             path = path.with_suffix(".png")
         image = compose_board(self.portrait_image if any(i.kind == "garment" for i in done) else None,
-                              [(i.result, i.label, i.garment_thumb) for i in done], columns)
+                              [(i.result, i.label, i.garment_thumb) for i in done], columns,
+                              note=self.session.training_note())
+        protected = [self.portrait] + [i.garment for i in self.items]
+        protected += [p for i in done if i.request for p in (i.request.person, i.request.garment)]
         try:
-            save_image(image, path)
+            save_image(image, path, inputs=[p for p in protected if p is not None])
         except InputError as exc:
             self._say("error", f"Cannot export the board to {exc.path.name}: {exc.problem}.")
             return False
@@ -342,8 +440,12 @@ def _fit_into(image: np.ndarray, w: int, h: int) -> Image.Image:
 
 
 def compose_board(portrait: np.ndarray | None, looks: list[tuple[np.ndarray, str, np.ndarray | None]],
-                  columns: int | None = None, cell_h: int = 512) -> np.ndarray:
-    """One image: a title, then a grid of cells (portrait first), each with its label and garment."""
+                  columns: int | None = None, cell_h: int = 512, note: str = "") -> np.ndarray:
+    """One image: a title, then a grid of cells (portrait first), each with its label and garment.
+
+    ``note`` (what the model was trained on, e.g. synthetic people only) is printed under the
+    title, so a shared picture says it too.
+    """
     first = looks[0][0]
     aspect = first.shape[1] / first.shape[0]
     cell_w = max(160, round(cell_h * aspect))
@@ -351,7 +453,7 @@ def compose_board(portrait: np.ndarray | None, looks: list[tuple[np.ndarray, str
     rows_needed = -(-len(cells) // 4)  # at most 4 per row, rows as even as possible
     cols = columns or -(-len(cells) // rows_needed)
     rows = -(-len(cells) // cols)
-    pad, label_h, head = 24, 44, 72
+    pad, label_h, head = 24, 44, 72 + (26 if note else 0)
     W = pad + cols * (cell_w + pad)
     H = head + rows * (cell_h + label_h + pad) + pad // 2
     board = Image.new("RGB", (W, H), (244, 245, 248))
@@ -359,6 +461,8 @@ def compose_board(portrait: np.ndarray | None, looks: list[tuple[np.ndarray, str
     draw.text((pad, 22), "Mobile-VTON board", fill=(31, 36, 48), font=_font(26, True))
     stamp = time.strftime("%Y-%m-%d %H:%M")
     draw.text((W - pad, 30), f"{len(looks)} looks · {stamp}", fill=(107, 114, 128), font=_font(16), anchor="ra")
+    if note:
+        draw.text((pad, 60), f"Model {note}.", fill=(146, 64, 14), font=_font(15))
     label_font = _font(18, True)
     for n, (image, label, garment) in enumerate(cells):
         r, c = divmod(n, cols)

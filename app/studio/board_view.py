@@ -364,7 +364,7 @@ class BoardView(QWidget):
     def _on_portrait_changed(self) -> None:
         c = self.controller
         self.portrait_zone.set_image(to_qimage(c.portrait_image) if c.portrait_image is not None else None,
-                                     c.portrait.name if c.portrait else "")
+                                     c.portrait_name if c.portrait else "")
 
     def _update_summary(self) -> None:
         c = self.controller

@@ -2,7 +2,11 @@
 
 Two places hold bundles: the embedded default (``assets/bundles/default``, shipped with
 the app) and ``<data dir>/bundles`` (imported by the user). Import verifies every file with
-``open_bundle`` *before* anything is copied, and the copy is verified again before use.
+``open_bundle`` *before* anything is copied (regular files only, every hash, the signature
+where a key is trusted), copies only what the manifest lists, verifies the copy, renames it
+into place and records the manifest's sha256 (``engine.trust``), so an installed bundle
+edited later is refused. Import never switches the model in use: the studio asks first.
+A bundle that cannot be read is listed as broken; it never stops the studio.
 """
 
 from __future__ import annotations
@@ -10,12 +14,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.bundle import Manifest, open_bundle, read_manifest, size_key
+from engine.bundle import MANIFEST, SIGNATURE, Manifest, open_bundle, read_manifest, size_key, verify_files
 from engine.errors import BundleError, VtonError
-from engine.paths import DEFAULT_BUNDLE, bundles_dir
+from engine.paths import DEFAULT_BUNDLE, bundles_dir, make_tree_private, private_mkdir
+from engine.trust import check_pin, pin, sweep_stale, unpin
 
 
 @dataclass(frozen=True)
@@ -42,18 +48,26 @@ class BundleInfo:
             return f"unusable: {self.error}"
         m = self.manifest
         precision = "/".join(sorted({g.precision for per in m.graphs.values() for g in per.values()}))
-        trained = "trained" if m.trained else "untrained (test weights)"
+        trained = "untrained (test weights)" if not m.trained else (
+            "trained on synthetic people only" if m.synthetic_only else "trained")
         return f"{m.config_name} · {precision.upper()} · {', '.join(self.resolutions)} · {self.mib:.1f} MiB · {trained}"
 
 
 def describe_bundle(path: Path, where: str) -> BundleInfo:
-    """Read a bundle's manifest (no hashing) for display; problems become ``error``."""
+    """Read a bundle's manifest (no hashing) for display; problems become ``error``.
+
+    Never raises: whatever is in the bundles folder, the studio starts and lists it.
+    """
     try:
         if path.is_file():  # a .zip: unpacked into the cache, hashes checked when it is used
             return BundleInfo(path, where, open_bundle(path, verify=False).manifest)
-        return BundleInfo(path, where, read_manifest(path))
+        manifest = read_manifest(path)
+        check_pin(path, manifest)  # an installed bundle edited since its import is broken
+        return BundleInfo(path, where, manifest)
     except VtonError as exc:
         return BundleInfo(path, where, None, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a damaged folder must not stop the studio
+        return BundleInfo(path, where, None, f"{path}: cannot be read ({type(exc).__name__}: {exc})")
 
 
 def default_bundle_installed() -> bool:
@@ -66,10 +80,13 @@ def list_bundles(extra: Path | None = None) -> list[BundleInfo]:
     if default_bundle_installed():
         found.append(describe_bundle(DEFAULT_BUNDLE, "embedded"))
     root = bundles_dir()
-    if root.is_dir():
-        for p in sorted(root.iterdir()):
-            if p.is_dir() and not p.name.startswith(".") and (p / "manifest.json").is_file():
-                found.append(describe_bundle(p, "user"))
+    try:
+        folders = sorted(p for p in root.iterdir() if not p.name.startswith(".") and p.is_dir())
+    except OSError:
+        folders = []
+    for p in folders:
+        if (p / MANIFEST).exists() or (p / MANIFEST).is_symlink():
+            found.append(describe_bundle(p, "user"))
     if extra is not None and extra.exists() and not any(_same(extra, b.path) for b in found):
         found.append(describe_bundle(extra, "external"))
     return found
@@ -90,6 +107,7 @@ def import_bundle(source: str | Path) -> Path:
     """Verify ``source`` (folder or .zip) and copy it into ``bundles_dir()``; return the new folder.
 
     Raises ``BundleError`` (naming the file and the problem) for anything that does not verify.
+    The bundle in use does not change (see ``StudioSession.import_bundle``).
     """
     source = Path(source)
     if not source.exists():
@@ -97,8 +115,8 @@ def import_bundle(source: str | Path) -> Path:
     if source.is_file() and source.suffix.lower() != ".zip":
         raise BundleError(source, "not a bundle: choose a bundle folder or a .zip of one")
     bundle = open_bundle(source)  # checks the manifest and every sha256; unpacks a .zip into the cache
-    root = bundles_dir()
-    root.mkdir(parents=True, exist_ok=True)
+    root = private_mkdir(bundles_dir())
+    sweep_stale(root)
     if _same(bundle.path.parent, root):
         return bundle.path  # already installed
     base = _slug(bundle.manifest.name)
@@ -107,15 +125,22 @@ def import_bundle(source: str | Path) -> Path:
         if (target / "manifest.json").is_file() and _same_files(target, bundle.manifest):
             return target  # the same bundle was imported before
         target, n = root / f"{base}-{n}", n + 1
-    tmp = root / f".{target.name}.part"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name[:40]}.", suffix=".part", dir=root))
     try:
-        tmp.mkdir()
-        for rel in [*bundle.manifest.files, "manifest.json"]:
+        names = [*bundle.manifest.files, MANIFEST]
+        if (bundle.path / SIGNATURE).is_file() and not (bundle.path / SIGNATURE).is_symlink():
+            names.append(SIGNATURE)
+        for rel in names:  # only what the manifest lists: never a stray file or a link
             out = tmp / rel
             out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(bundle.path / rel, out)
-        open_bundle(tmp)  # the copy must verify too (disk full, flaky media...)
+            shutil.copyfile(bundle.path / rel, out, follow_symlinks=False)
+        copy = read_manifest(tmp)
+        problems = verify_files(tmp, copy)  # the copy must verify too (disk full, flaky media...)
+        if problems:
+            raise problems[0]
+        if copy.digest != bundle.manifest.digest:
+            raise BundleError(tmp / MANIFEST, "changed while it was being imported")
+        make_tree_private(tmp)
         os.replace(tmp, target)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -123,6 +148,7 @@ def import_bundle(source: str | Path) -> Path:
     except BundleError:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    pin(target, bundle.manifest)
     return target
 
 
@@ -136,6 +162,7 @@ def _same_files(folder: Path, manifest: Manifest) -> bool:
 def remove_bundle(path: str | Path) -> None:
     """Delete an imported bundle (never the embedded default or a folder outside bundles_dir)."""
     path = Path(path)
-    if not _same(path.parent, bundles_dir()):
+    if not _same(path.parent, bundles_dir()) or path.is_symlink():
         raise BundleError(path, "only imported bundles can be removed")
     shutil.rmtree(path)
+    unpin(path.name)

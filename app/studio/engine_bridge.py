@@ -83,8 +83,9 @@ class EngineBridge(QObject):
         if self._closed:
             return
         result = job.result
-        if result is not None:  # the GUI gets its own copy; nothing is shared with the worker
-            result = dataclasses.replace(result, image=result.image.copy(), timings=dict(result.timings))
+        if result is not None:  # the pixels are shared read-only (a copy of a large photo is 240 MB)
+            result.image.setflags(write=False)
+            result = dataclasses.replace(result, timings=dict(result.timings))
         try:
             self._state_from_worker.emit(job.id, job.tag, job.state.value, result, job.error or "")
         except RuntimeError:  # the QObject is gone (app quitting): nothing left to tell

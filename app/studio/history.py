@@ -9,8 +9,10 @@ Layout under ``<data dir>/history``::
                            portrait used 50 times is stored once, and "redo" works even
                            after the originals were moved or deleted)
 
-Files are written atomically (temp file + rename) *before* the row is committed, so a
-crash can leave at worst an orphan file, never a row pointing at a missing image.
+Files are written atomically (a unique temp file, fsync'd, then renamed) *before* the
+row is committed, so a crash can leave at worst an orphan file, never a row pointing at a
+missing image; :meth:`HistoryStore.housekeeping` removes such orphans (and unfinished temp
+files) at start. Everything here is private to the user: folders 0700, files 0600.
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.images import save_image
+from engine.images import create_temp, open_regular_file, preview, save_image
+from engine.paths import make_private, private_mkdir
 from engine.request import TryOnRequest, TryOnResult
 
 SCHEMA_VERSION = 1
-THUMB_SIZE = (240, 320)  # (W, H) box
+THUMB_SIZE = (480, 640)  # (W, H) box: the list's icons and the preview pane (never the full result)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -74,13 +77,7 @@ class HistoryEntry:
         return TryOnRequest.from_json(d)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+STALE_SECONDS = 3600  # orphans younger than this may belong to a write in progress (another window)
 
 
 class HistoryStore:
@@ -96,7 +93,10 @@ class HistoryStore:
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
             for sub in ("results", "thumbs", "inputs"):
-                (self.root / sub).mkdir(parents=True, exist_ok=True)
+                private_mkdir(self.root / sub)
+            if not self.db_path.exists():  # SQLite gives its -wal/-shm files the database's mode
+                os.close(os.open(self.db_path, os.O_WRONLY | os.O_CREAT, 0o600))
+            make_private(self.db_path)
             conn = sqlite3.connect(self.db_path)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
@@ -113,11 +113,27 @@ class HistoryStore:
 
     # -- writing ----------------------------------------------------------------------------
     def _store_input(self, path: Path) -> Path:
-        data = path.read_bytes()
-        suffix = path.suffix.lower() if path.suffix else ".img"
-        target = self.root / "inputs" / f"{hashlib.sha256(data).hexdigest()[:24]}{suffix}"
-        if not target.exists():
-            _write_atomic(target, data)
+        """A private copy of an input, named by its content (streamed: never read whole)."""
+        suffix = path.suffix.lower() if path.suffix.lower() in _INPUT_SUFFIXES else ".img"
+        folder = self.root / "inputs"
+        fh, _ = open_regular_file(path)
+        fd, tmp = create_temp(folder, "input", private=True)
+        digest = hashlib.sha256()
+        try:
+            with fh, os.fdopen(fd, "wb") as out:
+                while block := fh.read(1 << 20):
+                    digest.update(block)
+                    out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+            target = folder / f"{digest.hexdigest()[:24]}{suffix}"
+            if target.exists():
+                tmp.unlink()
+            else:
+                os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return target
 
     def add(self, result: TryOnResult, source: str = "workspace",
@@ -130,8 +146,8 @@ class HistoryStore:
         req = result.request
         person = person_copy or self._store_input(req.person)
         garment = garment_copy or self._store_input(req.garment)
-        save_image(result.image, image)
-        save_image(make_thumbnail(result.image), thumb)
+        save_image(result.image, image, durable=True, private=True)
+        save_image(make_thumbnail(result.image), thumb, durable=True, private=True)
         timings = {k: float(v) for k, v in result.timings.items()}
         created = time.time()
         size = f"{result.size[0]}x{result.size[1]}" if result.size else ""
@@ -206,6 +222,37 @@ class HistoryStore:
     def __len__(self) -> int:
         return self._db().execute("SELECT COUNT(*) FROM results").fetchone()[0]
 
+    def housekeeping(self, older_than: float = STALE_SECONDS) -> dict[str, int]:
+        """Remove what a crash can leave behind: unfinished temp files, and result, thumbnail
+        and input files that no row refers to (older than ``older_than`` seconds, so a write
+        in progress in another window is never touched). Returns counts per kind."""
+        db = self._db()
+        used = set()
+        for image, thumb, person, garment in db.execute("SELECT image, thumb, person, garment FROM results"):
+            used.update((image, thumb, person, garment))
+        now = time.time()
+        removed = {"temp": 0, "orphans": 0}
+        for sub in ("results", "thumbs", "inputs"):
+            try:
+                files = list((self.root / sub).iterdir())
+            except OSError:
+                continue
+            for f in files:
+                try:
+                    st = f.lstat()
+                except OSError:
+                    continue
+                if now - st.st_mtime < older_than:
+                    continue
+                temp = f.name.startswith(".") and f.name.endswith(".part")
+                if temp or self._rel(f) not in used:
+                    try:
+                        f.unlink()
+                        removed["temp" if temp else "orphans"] += 1
+                    except OSError:
+                        pass
+        return removed
+
     def disk_usage(self) -> int:
         return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
 
@@ -215,7 +262,10 @@ class HistoryStore:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+_INPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+
+
 def make_thumbnail(image: np.ndarray, box: tuple[int, int] = THUMB_SIZE) -> np.ndarray:
-    img = Image.fromarray(image)
+    img = Image.fromarray(preview(image, 4 * max(box)))  # never a full-size copy of a large result
     img.thumbnail(box, Image.Resampling.LANCZOS)
     return np.asarray(img)

@@ -24,16 +24,17 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import InputError
-from engine.images import load_image, save_image
+from engine.images import load_image, load_preview, save_image
 
 from . import icons
 from .history import HistoryEntry
-from .qt_images import read_thumbnail, scaled_pixmap
+from .qt_images import scaled_pixmap
 from .session import StudioSession
 from .widgets import card, label, tool_button
 from .workspace import format_seconds
 
 LIMIT = 1000  # newest entries shown
+PREVIEW_MAX_SIDE = 1600  # the selected result is shown from a copy at most this large
 
 
 def when(ts: float) -> str:
@@ -194,18 +195,17 @@ class HistoryView(QWidget):
             for v in self.fields.values():
                 v.setText("—")
             return
-        img = QImage(str(e.image))
-        if img.isNull():
-            self.preview.setText("The image file is missing")
-        else:
-            self.preview.setPixmap(scaled_pixmap(img, self.preview.size() - QSize(12, 12), self.devicePixelRatioF()))
         dpr = self.devicePixelRatioF()
+        try:  # the stored preview (480x640 box), not the full result: a large photo costs nothing here
+            img, _ = load_preview(e.thumb if e.thumb.is_file() else e.image, PREVIEW_MAX_SIDE)
+            self.preview.setPixmap(scaled_pixmap(img, self.preview.size() - QSize(12, 12), dpr))
+        except InputError as exc:
+            self.preview.setText(f"The image cannot be shown: {exc.problem}")
         for thumb, path in ((self.person_thumb, e.person), (self.garment_thumb, e.garment)):
-            pix = read_thumbnail(path, thumb.size() - QSize(8, 8), dpr)
-            if pix.isNull():
+            try:
+                thumb.setPixmap(scaled_pixmap(load_preview(path, 512)[0], thumb.size() - QSize(8, 8), dpr))
+            except InputError:
                 thumb.setText("missing")
-            else:
-                thumb.setPixmap(pix)
         r = e.request
         self.fields["Created"].setText(_dt.datetime.fromtimestamp(e.created).strftime("%Y-%m-%d %H:%M:%S"))
         self.fields["Portrait"].setText(_elide(Path(r.person).name))
@@ -254,7 +254,8 @@ class HistoryView(QWidget):
                                               "PNG image (*.png);;JPEG image (*.jpg *.jpeg)")
         if path:
             try:
-                save_image(load_image(e.image), Path(path))
+                protected = (e.request.person, e.request.garment, e.person, e.garment, e.image)
+                save_image(load_image(e.image), Path(path), inputs=protected)
                 self.session.message.emit("success", f"Saved {Path(path).name}", "")
             except InputError as exc:
                 self.session.message.emit("error", f"Cannot save: {exc}", "")

@@ -15,13 +15,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QUrl
 from PySide6.QtGui import QImage
 
 from engine.errors import InputError
 from engine.images import decode_image, save_image
-from engine.paths import EXAMPLES
+from engine.paths import EXAMPLES, private_mkdir
 from engine.request import CATEGORIES
+
+from .category import guess_from_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
@@ -31,11 +34,12 @@ _DRESS = ("dress", "gown", "jumpsuit", "romper", "robe", "frock", "sundress")
 _UPPER = ("shirt", "tee", "top", "blouse", "sweater", "hoodie", "jacket", "coat", "cardigan", "vest", "upper")
 
 
-def guess_category(path: str | Path, image_hw: tuple[int, int] | None = None) -> str:
+def guess_category(path: str | Path, image: np.ndarray | tuple[int, int] | None = None) -> str:
     """A sensible default for the garment category; the user can always change it.
 
-    Order: the bundled examples' own labels, words in the file name, then the shape
-    (a garment photo much taller than wide is more often a dress).
+    Order: the bundled examples' own labels, words in the file name, then the garment's
+    silhouette in the photo (``category.guess_from_image``: two legs, a waistband without a
+    neckline, a long flaring hem), then the photo's shape.
     """
     path = Path(path)
     known = example_categories().get(path.resolve().as_posix()) if path.exists() else None
@@ -51,6 +55,12 @@ def guess_category(path: str | Path, image_hw: tuple[int, int] | None = None) ->
             return "lower"
         if word.startswith(_UPPER) or word == "t":
             return "upper"
+    image_hw = image if isinstance(image, tuple) else None
+    if isinstance(image, np.ndarray):
+        guessed = guess_from_image(image)
+        if guessed:
+            return guessed
+        image_hw = image.shape[:2]
     if image_hw is not None and image_hw[0] > 1.9 * image_hw[1]:
         return "dress"
     return "upper"
@@ -164,10 +174,10 @@ def _local_path(url: QUrl) -> Path | None:
 def store_pasted(data: bytes, folder: Path, name: str = "pasted image") -> Path:
     """Decode pasted bytes (so bad data fails here, with a message) and keep them as a PNG."""
     image = decode_image(data, name)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_mkdir(folder)
     target = folder / f"pasted-{hashlib.sha256(data).hexdigest()[:16]}.png"
     if not target.exists():
-        save_image(image, target)
+        save_image(image, target, private=True)
     return target
 
 

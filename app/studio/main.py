@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from engine.paths import private_mkdir
 from engine.request import CATEGORIES
 
 PAGES = ("tryon", "board", "history", "settings", "dev")
@@ -52,11 +53,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot is not None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if args.data_dir is not None:
-        args.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            private_mkdir(args.data_dir)
+        except OSError as exc:
+            print(f"vton-studio: error: {args.data_dir}: cannot be used as the data folder "
+                  f"({exc.strerror or exc})", file=sys.stderr)
+            return 2
         os.environ["MOBILE_VTON_HOME"] = str(args.data_dir.resolve())
     elif args.screenshot is not None and "MOBILE_VTON_HOME" not in os.environ:
         # a screenshot must not depend on (or write into) the user's own history and settings
         os.environ["MOBILE_VTON_HOME"] = tempfile.mkdtemp(prefix="vton-studio-shot-")
+
+    from .system_libs import install_hint, missing_libraries
+
+    missing = missing_libraries()
+    if missing:  # say what to install in one line instead of letting Qt abort
+        print(f"vton-studio: error: {install_hint(missing)}", file=sys.stderr)
+        return 2
 
     # Qt is imported only now, after the platform and data dir are settled
     from PySide6.QtCore import Qt

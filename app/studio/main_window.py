@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import InputError
-from engine.images import load_image
+from engine.images import load_image, load_preview
 from engine.request import TryOnResult
 
 from . import icons
@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self._dev_flag = dev
         self._closed = False
         self._model_notices: set[str] = set()  # "no usable model" texts, cleared once one is chosen
+        self._noted_models: set[str] = set()  # models whose training note was shown
         self.setWindowTitle("Mobile-VTON Studio")
         self.setWindowIcon(icons.app_icon())
         self.setMinimumSize(1000, 660)
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
         self._on_settings_changed()
         self.show_page("tryon")
         self._startup_messages()
+        self.board.restore()  # the board of the last session (after the views are connected)
 
     # -- construction -----------------------------------------------------------------------------
     def _build_sidebar(self) -> QFrame:
@@ -216,12 +218,22 @@ class MainWindow(QMainWindow):
             act.setData(key)
 
     def _startup_messages(self) -> None:
-        for problem in self.session.store.problems:
+        for problem in self.session.startup_problems + self.session.store.problems:
             self.show_message("warning", problem, "")
         problem = self.session.bundle_problem()
         if problem:
             self._model_notices.add(problem)
             self.show_message("warning", problem, "settings")
+        else:
+            self._say_training_note()
+
+    def _say_training_note(self) -> None:
+        """Once per model: what it was trained on, when the user should know (synthetic people only)."""
+        info = self.session.bundle_info()
+        note = self.session.training_note()
+        if note and info is not None and info.name not in self._noted_models:
+            self._noted_models.add(info.name)
+            self.show_message("info", f"The model in use, “{info.name}”, is {note}.", "")
 
     # -- pages ----------------------------------------------------------------------------------
     def dev_visible(self) -> bool:
@@ -270,14 +282,20 @@ class MainWindow(QMainWindow):
             self.show_page("settings")
         info = self.session.bundle_info()
         if info is not None and info.manifest is not None:
-            self.model_badge.setText(f"Model: {info.name}")
-            self.status_model.setText(f"Model: {info.name}")
+            note = info.manifest.training_note
+            short = " · synthetic data only" if info.manifest.synthetic_only and info.manifest.trained else (
+                " · untrained" if not info.manifest.trained else "")
+            self.model_badge.setText(f"Model: {info.name}{short}")
+            self.model_badge.setToolTip(f"{info.name}: {note}" if note else info.name)
+            self.status_model.setText(f"Model: {info.name}{short}")
         else:
             self.model_badge.setText("No model installed")
             self.status_model.setText("No model")
         if self.banner.isVisible() and not self.session.bundle_problem() and any(
                 self.banner.text.text() == notice for notice in self._model_notices):
             self.banner.dismiss()  # the "no model" notice is resolved
+        if hasattr(self, "board") and not self.session.bundle_problem():
+            self._say_training_note()
 
     @Slot(bool)
     def _on_busy_changed(self, busy: bool) -> None:
@@ -383,7 +401,7 @@ class MainWindow(QMainWindow):
             return
         try:
             image = load_image(entry.image)
-            person = load_image(entry.person)
+            person, _ = load_preview(entry.person, 1024)
         except InputError as exc:
             self.show_message("error", f"This history entry is damaged: {exc}", "")
             return

@@ -1,8 +1,10 @@
-"""numpy <-> Qt image helpers (HiDPI aware)."""
+"""numpy <-> Qt image helpers (HiDPI aware).
+
+User files are never read with Qt's own image readers: everything goes through the engine's
+loader (photo formats only, size limits, EXIF rotation) and arrives here as numpy arrays.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
@@ -39,32 +41,3 @@ def scaled_pixmap(image: QImage | np.ndarray, box: QSize, dpr: float = 1.0, crop
     pix = QPixmap.fromImage(scaled)
     pix.setDevicePixelRatio(dpr)
     return pix
-
-
-def load_qimage(path: str | Path) -> QImage:
-    """Read through the engine's loader (EXIF rotation, odd modes); null QImage on failure."""
-    from engine.errors import InputError
-    from engine.images import load_image
-
-    try:
-        return to_qimage(load_image(path))
-    except InputError:
-        return QImage()
-
-
-def read_thumbnail(path: str | Path, box: QSize, dpr: float = 1.0) -> QPixmap:
-    """A quick, EXIF-upright thumbnail (decoded at reduced size where the format allows)."""
-    from PySide6.QtGui import QImageReader
-
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    size = reader.size()
-    if size.isValid() and size.width() > 0 and size.height() > 0:
-        target = size.scaled(QSize(round(box.width() * dpr * 2), round(box.height() * dpr * 2)),
-                             Qt.AspectRatioMode.KeepAspectRatio)
-        if target.width() < size.width():
-            reader.setScaledSize(target)
-    image = reader.read()
-    if image.isNull():
-        return QPixmap()
-    return scaled_pixmap(image, box, dpr)

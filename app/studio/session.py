@@ -7,19 +7,24 @@ on a temp data dir. Nothing here is a module-level singleton.
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from engine.bundle import parse_size
 from engine.errors import BundleError, VtonError
-from engine.paths import DEFAULT_BUNDLE, bundles_dir, cache_dir, data_dir
+from engine.paths import DEFAULT_BUNDLE, bundles_dir, cache_dir, data_dir, make_tree_private, private_mkdir
+from engine.trust import sweep_stale
 
 from . import bundles as bundle_store
 from .bundles import BundleInfo
+from .category import CategoryMemory
 from .engine_bridge import EngineBridge
 from .history import HistoryStore
 from .settings import SETTINGS_FILE, Settings, SettingsStore
+
+PASTED_KEEP_SECONDS = 7 * 24 * 3600  # pasted images are kept in the cache this long
 
 NO_MODEL_MESSAGE = (
     "No model is installed yet. The embedded default model is not part of this build: "
@@ -36,11 +41,46 @@ class StudioSession(QObject):
     def __init__(self, bundle_override: str | Path | None = None, parent=None):
         super().__init__(parent)
         self.root = data_dir()  # honours MOBILE_VTON_HOME (tests, --data-dir)
+        self.startup_problems: list[str] = []
+        self._make_private()
         self.store = SettingsStore(self.root / SETTINGS_FILE)
         self.history = HistoryStore(self.root / "history")
+        self.categories = CategoryMemory(self.root / "categories.json")
         self._bundle_override = Path(bundle_override) if bundle_override else None
         self._manifest_cache: dict[str, BundleInfo] = {}
+        self.housekeeping()
         self.engine = EngineBridge(self.bundle_path(), self.settings.threads or None, parent=self)
+
+    # -- the private data folder ----------------------------------------------------------------
+    def _make_private(self) -> None:
+        """People's portraits and results live here: folders 0700, files 0600 (docs/studio.md)."""
+        try:
+            private_mkdir(self.root)
+            make_tree_private(self.root)
+            private_mkdir(cache_dir())
+        except OSError as exc:
+            self.startup_problems.append(f"The data folder {self.root} cannot be made private: "
+                                         f"{exc.strerror or exc}")
+
+    def housekeeping(self) -> dict[str, int]:
+        """Remove what an interrupted run can leave behind (orphaned results, temp files,
+        unfinished imports and unpacks, old pasted images). Never raises."""
+        removed = {"history": 0, "bundles": 0, "cache": 0, "pasted": 0}
+        try:
+            removed["history"] = sum(self.history.housekeeping().values())
+        except Exception as exc:  # noqa: BLE001 - a damaged history must not stop the studio
+            self.startup_problems.append(f"History cannot be read: {exc}")
+        removed["bundles"] = sweep_stale(bundles_dir())
+        removed["cache"] = sweep_stale(cache_dir() / "bundles")
+        now = time.time()
+        try:
+            for f in self.pasted_dir().glob("pasted-*.png"):
+                if now - f.stat().st_mtime > PASTED_KEEP_SECONDS:
+                    f.unlink(missing_ok=True)
+                    removed["pasted"] += 1
+        except OSError:
+            pass
+        return removed
 
     # -- settings ----------------------------------------------------------------------------
     @property
@@ -60,6 +100,9 @@ class StudioSession(QObject):
 
     def pasted_dir(self) -> Path:
         return cache_dir() / "pasted"
+
+    def board_dir(self) -> Path:
+        return self.root / "board"
 
     # -- bundles -----------------------------------------------------------------------------
     def bundle_path(self) -> Path | None:
@@ -95,18 +138,26 @@ class StudioSession(QObject):
         return bundle_store.list_bundles(self.bundle_path())
 
     def import_bundle(self, source: str | Path) -> Path | None:
-        """Verify and install a bundle; on success it becomes the selected model."""
+        """Verify and install a bundle. It does *not* become the model in use: the settings
+        page asks first (:meth:`select_bundle`), warning when it is untrained."""
         try:
             target = bundle_store.import_bundle(source)
         except VtonError as exc:  # BundleError names the file and the problem
             self.message.emit("error", f"Bundle refused — {exc}", "")
             return None
+        except Exception as exc:  # noqa: BLE001 - whatever the file, the studio keeps running
+            self.message.emit("error", f"Bundle refused — {source}: {type(exc).__name__}: {exc}", "")
+            return None
         self._manifest_cache.pop(str(target), None)
         self.bundles_changed.emit()
-        self.select_bundle(target)
-        name = self.bundle_info().name if self.bundle_info() else target.name
-        self.message.emit("info", f"Model “{name}” verified and installed.", "")
+        info = bundle_store.describe_bundle(target, "user")
+        self.message.emit("info", f"Model “{info.name}” verified and installed.", "")
         return target
+
+    def training_note(self) -> str:
+        """What the model in use was trained on, when the user should know ('' otherwise)."""
+        info = self.bundle_info()
+        return info.manifest.training_note if info is not None and info.manifest is not None else ""
 
     def select_bundle(self, path: str | Path | None) -> None:
         """Use ``path`` for new requests (None = the embedded default)."""

@@ -12,9 +12,12 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from engine.images import write_atomic
+from engine.paths import private_mkdir
 from engine.request import MAX_STEPS
 
 SETTINGS_FILE = "settings.json"
+MAX_SETTINGS_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,14 @@ class SettingsStore:
         if not self.path.is_file():
             return Settings()
         try:
+            if self.path.stat().st_size > MAX_SETTINGS_BYTES:
+                raise ValueError("the file is too large")
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
+        except RecursionError:
+            self.problems.append(f"{self.path}: unreadable (nested too deeply); using default settings")
+            return Settings()
         except (OSError, ValueError) as exc:
             self.problems.append(f"{self.path}: unreadable ({exc}); using default settings")
             return Settings()
@@ -95,7 +103,6 @@ class SettingsStore:
         return new
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.part")
-        tmp.write_text(json.dumps(dataclasses.asdict(self.settings), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, self.path)
+        private_mkdir(self.path.parent)
+        data = json.dumps(dataclasses.asdict(self.settings), indent=2) + "\n"
+        write_atomic(self.path, data.encode("utf-8"), durable=True, private=True)

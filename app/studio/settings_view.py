@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QScrollArea,
     QSpinBox,
     QVBoxLayout,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 from engine.request import MAX_STEPS
 
 from . import icons
+from .bundles import describe_bundle
 from .session import StudioSession
 from .widgets import card, label, tool_button
 
@@ -32,6 +34,7 @@ class SettingsView(QWidget):
         super().__init__(parent)
         self.setObjectName("Page")
         self.session = session
+        self.import_dialog: QMessageBox | None = None  # the "use it now?" question after an import
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         scroll = QScrollArea(self)
@@ -54,8 +57,9 @@ class SettingsView(QWidget):
         # ---- models ---------------------------------------------------------------------------
         models, mcol = card(host)
         mcol.addWidget(label("Models", "title"))
-        mcol.addWidget(label("Everything runs on this computer. Bundles are verified (every file's SHA-256) "
-                             "before they are used.", "subtitle", wrap=True))
+        mcol.addWidget(label("Everything runs on this computer. Bundles are verified before they are used: every "
+                             "file's SHA-256, and the manifest's own digest recorded when it was imported.",
+                             "subtitle", wrap=True))
         self.bundle_list = QListWidget(models)
         self.bundle_list.setMinimumHeight(120)
         self.bundle_list.setMaximumHeight(230)
@@ -189,7 +193,8 @@ class SettingsView(QWidget):
             check.blockSignals(True)
             check.setChecked(value)
             check.blockSignals(False)
-        self.data_dir.setText(f"Your data folder (history, imported models, settings):\n{self.session.root}")
+        self.data_dir.setText(f"Your data folder (history, imported models, settings), readable by you only:\n"
+                              f"{self.session.root}")
         self._on_row_changed(self.bundle_list.currentRow())
 
     # -- view -> session -----------------------------------------------------------------------
@@ -219,13 +224,56 @@ class SettingsView(QWidget):
     def _on_import_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Choose a bundle folder", str(Path.home()))
         if path:
-            self.session.import_bundle(path)
+            self.import_bundle(path)
 
     @Slot()
     def _on_import_zip(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a bundle .zip", str(Path.home()), "Bundle (*.zip)")
         if path:
-            self.session.import_bundle(path)
+            self.import_bundle(path)
+
+    # -- import: verify, install, then ask before switching -------------------------------------
+    def import_bundle(self, source: str | Path) -> Path | None:
+        """Import through the session; if it verifies, ask whether to use it now."""
+        target = self.session.import_bundle(source)
+        if target is not None:
+            self.ask_to_use(target)
+        return target
+
+    def ask_to_use(self, target: Path) -> QMessageBox:
+        """A window-modal question (non-blocking: ``open``), warning when the model is untrained."""
+        info = describe_bundle(Path(target), "user")
+        m = info.manifest
+        box = QMessageBox(self)
+        box.setWindowTitle("Use the imported model?")
+        box.setText(f"“{info.name}” was verified and installed.")
+        lines = [info.describe()]
+        untrained = m is not None and not m.trained
+        if m is not None and m.training_note:
+            lines.append(("Warning: this model is " if untrained else "Note: this model is ") + m.training_note + ".")
+        lines.append("Use it for new try-ons now? You can switch models at any time in Settings → Models.")
+        box.setInformativeText("\n\n".join(lines))
+        box.setIcon(QMessageBox.Icon.Warning if untrained else QMessageBox.Icon.Question)
+        use = box.addButton("Use it now", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep the current model", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep if untrained else use)
+        box.setEscapeButton(keep)
+        box.setProperty("bundle_path", str(target))
+        self.import_dialog = box
+        self._use_button, self._keep_button = use, keep
+        box.finished.connect(self._on_import_answer)
+        box.open()
+        return box
+
+    @Slot(int)
+    def _on_import_answer(self, _result: int) -> None:
+        box = self.sender()
+        if box is None:
+            return
+        if box.clickedButton() is self._use_button:
+            self.session.select_bundle(box.property("bundle_path"))
+        box.deleteLater()
+        self.import_dialog = None
 
     @Slot()
     def _on_remove(self) -> None:

@@ -15,14 +15,19 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 
 from engine.errors import InputError, VtonError
-from engine.images import load_image, save_image
+from engine.images import load_image, load_preview, preview, save_image
 from engine.paths import EXAMPLES
 from engine.request import CATEGORIES, Progress, TryOnRequest, TryOnResult
 
+from .category import garment_key
 from .history import HistoryEntry
 from .inputs import Example, MimeSources, guess_category, load_examples
 from .qt_images import to_qimage
 from .session import StudioSession
+
+# The studio shows pictures at most this large (the engine reads the full files itself), so a
+# large photo costs the window a few tens of MB, not a full-size copy per view.
+DISPLAY_MAX_SIDE = 2560
 
 PERSON, GARMENT = "person", "garment"
 TAG = "workspace"
@@ -39,16 +44,27 @@ STAGE_TEXT = {
 @dataclass(frozen=True)
 class InputImage:
     path: Path
-    image: np.ndarray  # RGB uint8, upright
+    image: np.ndarray  # RGB uint8, upright, at most DISPLAY_MAX_SIDE (for the screen)
+    size: tuple[int, int] | None = None  # (H, W) of the full picture; None = the image's own
 
     @property
     def name(self) -> str:
         return self.path.name
 
     @property
+    def full_size(self) -> tuple[int, int]:
+        return self.size or self.image.shape[:2]
+
+    @property
     def caption(self) -> str:
-        h, w = self.image.shape[:2]
+        h, w = self.full_size
         return f"{self.path.name} · {w}×{h}"
+
+
+def open_input(path: Path) -> InputImage:
+    """Read ``path`` for the screen (raises ``InputError`` for anything the engine would refuse)."""
+    image, size = load_preview(path, DISPLAY_MAX_SIDE)
+    return InputImage(path, image, size)
 
 
 def progress_text(p: Progress) -> str:
@@ -83,7 +99,8 @@ class WorkspaceController(QObject):
         self.person: InputImage | None = None
         self.garment: InputImage | None = None
         self.category = "upper"
-        self.category_guessed = True
+        self.category_guessed = True  # False once the user chose (remembered per garment)
+        self._garment_key: str | None = None
         self.result: TryOnResult | None = None
         self.result_person: np.ndarray | None = None  # the portrait the result was made from
         self.entry: HistoryEntry | None = None  # the history entry of the shown result
@@ -112,17 +129,20 @@ class WorkspaceController(QObject):
         what = "portrait" if slot == PERSON else "garment"
         path = paths[0]
         try:
-            image = load_image(path)
+            item = open_input(path)
         except InputError as exc:
             self._say("error", f"Cannot use {exc.path.name} as the {what}: {exc.problem}.")
             return False
-        item = InputImage(path, image)
         if slot == PERSON:
             self.person = item
         else:
             self.garment = item
-            if self.category_guessed:
-                self.category = guess_category(path, image.shape[:2])
+            self._garment_key = garment_key(path)
+            chosen = self.session.categories.get(self._garment_key)
+            if chosen:  # the user's own choice for this garment wins over any guess
+                self.category, self.category_guessed = chosen, False
+            else:
+                self.category, self.category_guessed = guess_category(path, item.image), True
         self.session.update_settings(last_dir=str(path.parent))
         self.inputs_changed.emit()
         if len(paths) > 1:
@@ -146,10 +166,13 @@ class WorkspaceController(QObject):
         self.inputs_changed.emit()
 
     def set_category(self, category: str) -> None:
+        """The user's choice: kept for this garment, now and whenever it is opened again."""
         if category not in CATEGORIES:
             raise ValueError(category)
         self.category = category
         self.category_guessed = False
+        if self.garment is not None:
+            self.session.categories.remember(self._garment_key, category)
         self.inputs_changed.emit()
 
     def examples(self) -> list[Example]:
@@ -166,9 +189,8 @@ class WorkspaceController(QObject):
         ex = examples[self._example_index % len(examples)]
         self._example_index += 1
         ok = self.open_paths(PERSON, [ex.person]) and self.open_paths(GARMENT, [ex.garment])
-        if ok:
+        if ok and self.category_guessed:
             self.category = ex.category
-            self.category_guessed = True
             self.inputs_changed.emit()
         return ok
 
@@ -250,6 +272,7 @@ class WorkspaceController(QObject):
         if job_id != self.job_id:
             return
         self.job_id = None
+        result.image.setflags(write=False)  # shared with history and the views, never changed
         self.result = result
         self.result_person = self._request_person
         self.entry = None
@@ -288,18 +311,19 @@ class WorkspaceController(QObject):
     def reopen(self, entry: HistoryEntry) -> bool:
         """Show a stored result with its inputs (the stored copies, so it works after moves)."""
         try:
-            person = load_image(entry.person)
-            garment = load_image(entry.garment)
+            person = open_input(entry.person)
+            garment = open_input(entry.garment)
             image = load_image(entry.image)
         except InputError as exc:
             self._say("error", f"This history entry is damaged: {exc}")
             return False
-        self.person = InputImage(entry.person, person)
-        self.garment = InputImage(entry.garment, garment)
+        self.person = person
+        self.garment = garment
+        self._garment_key = garment_key(entry.garment)
         self.category = entry.request.category
         self.category_guessed = False
         self.result = TryOnResult(image, entry.request, entry.size or image.shape[:2], entry.bundle_name, entry.timings)
-        self.result_person = person
+        self.result_person = person.image
         self.entry = entry
         self.inputs_changed.emit()
         self.result_changed.emit()
@@ -319,13 +343,24 @@ class WorkspaceController(QObject):
         if not path.suffix:
             path = path.with_suffix(".png")
         try:
-            save_image(self.result.image, path)
+            save_image(self.result.image, path, inputs=self.protected_paths())
         except InputError as exc:
             self._say("error", f"Cannot save {exc.path.name}: {exc.problem}.")
             return False
         self.session.update_settings(last_dir=str(path.parent))
         self._say("success", f"Saved {path.name}")
         return True
+
+    def protected_paths(self) -> list[Path]:
+        """Files a save must never write over: the inputs as given and as shown."""
+        paths = [p.path for p in (self.person, self.garment) if p is not None]
+        if self.result is not None:
+            paths += [Path(self.result.request.person), Path(self.result.request.garment)]
+        return paths
+
+    def display_result(self) -> np.ndarray | None:
+        """The result at screen size (the full-size image stays for saving and copying)."""
+        return None if self.result is None else preview(self.result.image, DISPLAY_MAX_SIDE)
 
     def copy_result(self) -> bool:
         if self.result is None:

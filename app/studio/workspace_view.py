@@ -238,7 +238,8 @@ class WorkspaceView(QWidget):
         self.garment_zone.set_image(to_qimage(c.garment.image) if c.garment else None,
                                     c.garment.caption if c.garment else "")
         self.category.set_value(c.category)
-        self.category_hint.setText("guessed — change if needed" if c.garment and c.category_guessed else "")
+        self.category_hint.setText("guessed — change if needed" if c.garment and c.category_guessed else
+                                   ("your choice" if c.garment else ""))
         self.try_button.setEnabled(c.can_run())
         if not c.running and c.result is None:
             before = to_qimage(c.person.image) if c.person else None
@@ -268,7 +269,7 @@ class WorkspaceView(QWidget):
             self.result_info.setText("Before and after, side by side")
             return
         before = c.result_person if c.result_person is not None else (c.person.image if c.person else None)
-        self.compare.set_images(to_qimage(before) if before is not None else None, to_qimage(c.result.image))
+        self.compare.set_images(to_qimage(before) if before is not None else None, to_qimage(c.display_result()))
         r = c.result
         h, w = r.size
         total = r.timings.get("total")
