@@ -55,20 +55,22 @@ def render_backdrop(bd: Backdrop, size: tuple[int, int], feet: tuple[float, floa
     """The backdrop as float32 (3, H·W) in [0, 1]; ``feet`` = (x, y, half-width) in pixels
     adds a soft contact shadow on the floor."""
     H, W = size
+    x = (np.arange(W, dtype=F32) + F32(0.5)) / F32(W) - F32(0.5)
+    side = F32(1.0) + F32(0.12 * bd.side) * x  # brighter on the side of the light
     if bd.kind in ("studio", "plain", "plaster", "brick"):
         img = _plain(bd, H, W)
+        img *= side
     else:
         h, w = max(8, round(H / bd.blur)), max(8, round(W / bd.blur))
         pic = Image.new("RGB", (w, h), bd.colors[0])
         _CLUTTER[bd.kind](ImageDraw.Draw(pic), bd, h, w, Draws(np.random.default_rng(bd.seed)))
         if (h, w) != (H, W):
             pic = pic.resize((W, H), Image.Resampling.BILINEAR)
-        img = np.asarray(pic, dtype=F32).transpose(2, 0, 1) * F32(1 / 255)
-    x = (np.arange(W, dtype=F32) + F32(0.5)) / F32(W) - F32(0.5)
-    img = img * (F32(1.0) + F32(0.12 * bd.side) * x)  # brighter on the side of the light
+        img = np.empty((3, H, W), F32)  # channels first in one pass over the picture
+        np.multiply(np.asarray(pic).transpose(2, 0, 1), side * F32(1 / 255), out=img)
     if feet is not None and bd.kind not in ("plain", "brick", "plaster"):
         _contact_shadow(img, *feet)
-    return np.ascontiguousarray(img.reshape(3, H * W))
+    return img.reshape(3, H * W)
 
 
 def _plain(bd: Backdrop, H: int, W: int) -> np.ndarray:
@@ -88,18 +90,27 @@ def _plain(bd: Backdrop, H: int, W: int) -> np.ndarray:
         small = np.random.default_rng(bd.seed).random((9, 8), dtype=np.float32)
         n = np.asarray(Image.fromarray(small, mode="F").resize((W, H), Image.Resampling.BICUBIC))
         return c0 * (F32(0.9) + F32(0.14) * clip(n, F32(0), F32(1)))[None]
-    # brick: staggered courses, each brick its own shade, mortar lines between
+    # brick: staggered courses, each brick its own shade, mortar between: a tile of 8 courses
+    # of 4 bricks, repeated
     rng = np.random.default_rng(bd.seed)
-    bh = max(H / rng.uniform(18, 30), 3.0)
-    bw = bh * rng.uniform(2.2, 3.0)
-    yy = (np.arange(H, dtype=F32) + F32(0.5))[:, None]
-    xx = (np.arange(W, dtype=F32) + F32(0.5))[None, :]
-    row = np.floor(yy / F32(bh))
-    xs = xx + (np.mod(row, 2) * F32(0.5 * bw))
-    col = np.floor(xs / F32(bw))
-    shade = rng.uniform(0.8, 1.1, 64).astype(F32)[(row * 7 + col).astype(np.intp) % 64]
-    mortar = (np.mod(yy, F32(bh)) < F32(max(bh * 0.12, 0.8))) | (np.mod(xs, F32(bw)) < F32(max(bh * 0.12, 0.8)))
-    return np.where(mortar[None], c1 * F32(0.9), c0 * shade[None])
+    bh = max(int(round(H / rng.uniform(18, 30))), 3)
+    bw = max(int(round(bh * rng.uniform(2.2, 3.0))), 4)
+    mortar = max(int(round(bh * 0.12)), 1)
+    shade = rng.uniform(0.8, 1.1, (8, 4)).astype(F32)
+    tile = np.repeat(np.repeat(shade, bh, axis=0), bw, axis=1)  # (8 bh, 4 bw)
+    for r in range(1, 8, 2):  # every other course shifted by half a brick
+        tile[r * bh : (r + 1) * bh] = np.roll(tile[r * bh : (r + 1) * bh], bw // 2, axis=1)
+    wall = np.ones_like(tile, dtype=bool)
+    for r in range(8):
+        wall[r * bh : r * bh + mortar] = False
+        off = (bw // 2) * (r % 2)
+        for c in range(5):
+            x = (c * bw + off) % (4 * bw)
+            wall[r * bh : (r + 1) * bh, x : x + mortar] = False
+    t = np.where(wall, tile, F32(-1))
+    reps = (-(-H // (8 * bh)), -(-W // (4 * bw)))
+    t = np.tile(t, reps)[:H, :W]
+    return np.where(t[None] < 0, c1 * F32(0.9), c0 * t[None])
 
 
 def _contact_shadow(img: np.ndarray, cx: float, cy: float, rx: float) -> None:

@@ -157,42 +157,53 @@ _LO = (np.arange(3, dtype=F32) * _Q).reshape(3, 1, 1)
 _HI = _LO + F32(_Q - 1)
 
 
+_BAND = 16384  # pixels per band when developing: a band's floats stay in the CPU cache
+
+
 def _develop_float(light: np.ndarray, photo: Photo, y0: int, x0: int, full: tuple[int, int]) -> np.ndarray:
     """Lens, sensor and picture style for the window (3, h, w) of a picture of size ``full``
-    whose top-left corner is at (y0, x0): uint8 (h, w, 3). ``light`` is not modified."""
+    whose top-left corner is at (y0, x0): uint8 (h, w, 3). ``light`` is not modified.
+
+    The window is developed in bands of rows whose temporaries stay in the CPU cache; the
+    blur, which needs neighbours, reads a few rows more around each band (the same values
+    as blurring the whole window)."""
     H, W = full
     _, h, w = light.shape
-    img, owned = light, False
-    if photo.vignette:
-        img, owned = img * (F32(1) - F32(photo.vignette) * _radius2(H, W)[y0 : y0 + h, x0 : x0 + w]), True
-    if photo.blur:
-        img, owned = _blur(img, photo.blur), True
-    if photo.noise or photo.shot:
-        noise = img * F32(photo.shot)
-        noise += F32(photo.noise)
-        noise *= _noise(photo, H, W)[:, y0 : y0 + h, x0 : x0 + w]
-        if owned:
-            img += noise
-        else:
-            img, owned = img + noise, True
-    if owned:
-        img *= F32(_Q - 1)
-    else:
-        img = img * F32(_Q - 1)
-    img += _OFF
-    clip(img, _LO, _HI, out=img)
-    chw = np.take(_tone_table(photo), img.astype(np.intp))
+    table = _tone_table(photo)
     out = np.empty((h, w, 3), np.uint8)
-    for c in range(3):
-        out[:, :, c] = chw[c]
+    rows = max(1, _BAND // max(w, 1))
+    m = int(np.ceil(photo.blur))  # rows of context the blur needs around a band
+    for a in range(0, h, rows):
+        b = min(a + rows, h)
+        if photo.blur:
+            top, bottom = max(a - m, 0), min(b + m, h)
+            img = _blur(light[:, top:bottom], photo.blur)[:, a - top : a - top + b - a]
+        else:
+            img = light[:, a:b]
+        if photo.vignette:
+            img = img * (F32(1) - F32(photo.vignette) * _radius2(H, W)[y0 + a : y0 + b, x0 : x0 + w])
+        if photo.noise or photo.shot:
+            noise = img * F32(photo.shot)
+            noise += F32(photo.noise)
+            noise *= _noise(photo, H, W)[:, y0 + a : y0 + b, x0 : x0 + w]
+            img = img + noise
+        q = img * F32(_Q - 1)
+        q += _OFF
+        clip(q, _LO, _HI, out=q)
+        chw = np.take(table, q.astype(np.intp))
+        o = out[a:b]
+        for c in range(3):
+            o[:, :, c] = chw[c]
     return out
 
 
 def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    """A JPEG round trip (4:2:0 chroma, libjpeg's defaults), decoded by Pillow's JPEG decoder
+    directly (the file's headers are known, so the plugin's parsing is skipped)."""
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="JPEG", quality=quality, subsampling="4:2:0")
-    buf.seek(0)
-    return np.asarray(Image.open(buf))
+    h, w = rgb.shape[:2]
+    return np.asarray(Image.frombytes("RGB", (w, h), buf.getvalue(), "jpeg", "RGB", ""))
 
 
 def develop(light: np.ndarray, photo: Photo) -> np.ndarray:

@@ -136,7 +136,7 @@ def catmull_rom(points, per_seg: int = 5, closed: bool = False) -> np.ndarray:
     else:
         ext = np.concatenate([2 * p[:1] - p[1:2], p, 2 * p[-1:] - p[-2:-1]], axis=0)
         nseg = len(p) - 1
-    out = np.einsum("tk,skd->std", _cr_basis(per_seg), ext[_cr_index(nseg)]).reshape(-1, 2)
+    out = (_cr_basis(per_seg) @ ext[_cr_index(nseg)]).reshape(-1, 2)
     return out if closed else np.concatenate([out, p[-1:]], axis=0)
 
 

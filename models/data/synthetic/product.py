@@ -20,7 +20,7 @@ from .draws import Draws, cdf
 from .fabric import Prepared, prepare
 from .garments import Garment, GarmentShape, flat_shape
 from .geometry import lin
-from .raster import Part, composite, draw_all, supersampling
+from .raster import Part, PartMap, composite, draw_all, supersampling
 from .render import PRODUCT_LIGHT, Shading, garment_parts
 
 F32 = np.float32
@@ -122,24 +122,19 @@ def _rows(shot: ProductShot, H: int) -> np.ndarray:
     return (np.asarray(shot.color, F32).reshape(3, 1) / F32(255) * rows).reshape(3, H, 1)
 
 
-def _shadow(pm, k: int, dy: int, dx: int, strength: float) -> np.ndarray:
-    """(h, w) light factor of the garment's shadow: its silhouette in the part map averaged
-    over blocks of k pixels, scaled back up (a soft edge about k wide) and shifted down and
-    right. Done by Pillow on the map itself (every step in C)."""
-    h, w = pm.size
-    f = k * pm.ss
-    shade = np.ones((h, w), F32)
-    if h // k < 2 or w // k < 2:
-        return shade
-    ids = Image.frombuffer("L", pm.buf.shape[::-1], pm.buf, "raw", "L", 0, 1)
-    small = ids.point(_SILHOUETTE).reduce(f)  # mean over f x f subpixels
-    soft = np.asarray(small.resize((small.width * k, small.height * k), Image.Resampling.BILINEAR), dtype=F32)
-    hk, wk = soft.shape
-    shade[dy : dy + hk, dx : dx + wk] -= F32(strength / 255) * soft[: h - dy, : w - dx]
+def _shadow(polys: list[np.ndarray], box: tuple[int, int], origin: tuple[int, int], k: int, dy: int, dx: int,
+            strength: float) -> np.ndarray:  # fmt: skip
+    """(h, w) light factor of the garment's shadow over ``box`` at ``origin``: its outline
+    filled at 1/k of the resolution, scaled back up (a soft edge about k pixels wide) and
+    shifted down and right."""
+    h, w = box
+    small = PartMap((-(-h // k), -(-w // k)), 1)
+    small.draw([(p - (origin[1] - dx, origin[0] - dy)) / k for p in polys], 255)
+    img = Image.frombuffer("L", small.buf.shape[::-1], small.buf, "raw", "L", 0, 1)
+    soft = np.asarray(img.resize((small.size[1] * k, small.size[0] * k), Image.Resampling.BILINEAR), dtype=F32)
+    shade = soft[:h, :w] * F32(-strength / 255)
+    shade += F32(1)
     return shade
-
-
-_SILHOUETTE = [0] + [255] * 255  # part id -> covered
 
 
 def render_product(g: Garment, shot: ProductShot, canvas: tuple[int, int], layout: Prepared | None = None) -> np.ndarray:
@@ -171,6 +166,6 @@ def render_product(g: Garment, shot: ProductShot, canvas: tuple[int, int], layou
     box = (y1 - y0, x1 - x0)
     all_parts, (pm,) = draw_all(box, supersampling(size), [order], (y0, x0))
     rows = _rows(shot, H)
-    backdrop = rows[:, y0:y1] * _shadow(pm, k, dy, dx, strength)
+    backdrop = rows[:, y0:y1] * _shadow([p for part in order for p in part.polys], box, (y0, x0), k, dy, dx, strength)
     light = composite(pm, all_parts, backdrop, origin=(y0, x0))
     return fit(develop_box(rows, light, shot.photo, (y0, x0), W), canvas)

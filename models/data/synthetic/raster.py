@@ -230,19 +230,19 @@ class Resolved(NamedTuple):
 
 
 def resolve(
-    pm: PartMap, parts: Sequence[Part], base: np.ndarray, background: np.ndarray | None = None,
-    region: np.ndarray | None = None, origin=(0, 0),
-) -> tuple[np.ndarray, Resolved]:  # fmt: skip
-    """Shade what ``pm`` shows over ``base`` (3, H·W) float32; returns the new image and
-    which part each shaded sample showed.
+    pm: PartMap, parts: Sequence[Part], image: np.ndarray, region: np.ndarray | None = None,
+    background: tuple[np.ndarray, np.ndarray] | None = None, origin=(0, 0),
+) -> Resolved:  # fmt: skip
+    """Shade what ``pm`` shows into ``image`` (3, H·W) float32, in place; returns which part
+    each shaded sample showed.
 
-    Without ``region`` every pixel showing a part is shaded and background pixels keep
-    ``base``; with ``region`` (bool (H, W)) exactly the pixels inside it are shaded, those
-    showing no part taken from ``background`` (3, H·W). A map drawn with an ``origin``
-    is resolved with the same one: shaders see picture coordinates.
+    Without ``region`` every pixel showing a part is shaded and the others keep their value
+    in ``image`` (the background). With ``region`` (bool (H, W)) exactly the pixels inside it
+    are shaded; those showing no part take the background's colours from ``background`` =
+    (flat indices of the region's pixels, their colours (3, n)). A map drawn with an
+    ``origin`` is resolved with the same one: shaders see picture coordinates.
     """
     H, W = pm.size
-    N = H * W
     ss = pm.ss
     n2 = ss * ss
     first, edge = _edges(pm.buf, ss)
@@ -254,40 +254,47 @@ def resolve(
         inner = region & ~edge
     inner_idx = np.flatnonzero(inner)
     edge_idx = np.flatnonzero(edge)
-    n_edge = len(edge_idx) * n2
+    n_inner = len(inner_idx)
     offs, fx, fy = _subpixels(ss, W)
     yi, xi = np.divmod(inner_idx, W)
     ye, xe = np.divmod(edge_idx, W)
+    flat = pm.buf.ravel()
     sub = ((ye * (n2 * W) + xe * ss)[:, None] + offs).ravel()
-    ids = np.concatenate([pm.buf.ravel().take(yi * (n2 * W) + xi * ss), pm.buf.ravel().take(sub)])
+    ids = np.concatenate([flat.take(yi * (n2 * W) + xi * ss), flat.take(sub)])
     order = np.argsort(ids, kind="stable")
     counts = np.bincount(ids, minlength=1)
-    oy, ox = F32(origin[0] + 0.5), F32(origin[1] + 0.5)
-    X = np.concatenate([xi.astype(F32) + ox, (xe.astype(F32)[:, None] + (fx + (ox - F32(0.5)))).ravel()]).take(order)
-    Y = np.concatenate([yi.astype(F32) + oy, (ye.astype(F32)[:, None] + (fy + (oy - F32(0.5)))).ravel()]).take(order)
-    # where each sample's colour goes: its pixel, or (edges) a slot after the image for averaging
-    total = N + n_edge
-    dest = np.concatenate([inner_idx, np.arange(N, total)]).take(order)
+    oy, ox = origin[0] + 0.5, origin[1] + 0.5
+    X = np.concatenate([xi.astype(F32) + ox, (xe.astype(F32)[:, None] + (fx + (ox - 0.5))).ravel()]).take(order)
+    Y = np.concatenate([yi.astype(F32) + oy, (ye.astype(F32)[:, None] + (fy + (oy - 0.5))).ravel()]).take(order)
     colour = np.empty((3, len(ids)), F32)
     a = 0
     for k in np.flatnonzero(counts).tolist():
         b = a + int(counts[k])
         if k == 0:  # the background, seen at an edge subpixel or inside the region
-            pix = dest[a:b]
-            pix = np.where(pix < N, pix, edge_idx.take((np.maximum(pix, N) - N) // n2))
-            src = background if background is not None else base
-            colour[:, a:b] = np.take(src, pix, axis=1)
+            sample = order[a:b]
+            pix = np.where(sample < n_inner, inner_idx.take(np.minimum(sample, n_inner - 1)), 0)
+            if len(edge_idx):
+                at_edge = edge_idx.take(np.maximum(sample - n_inner, 0) // n2)
+                pix = np.where(sample < n_inner, pix, at_edge)
+            if background is None:
+                colour[:, a:b] = np.take(image, pix, axis=1)
+            else:
+                keep, colours = background
+                colour[:, a:b] = np.take(colours, np.searchsorted(keep, pix), axis=1)
         else:
             colour[:, a:b] = parts[k - 1].shade(X[a:b], Y[a:b])
         a = b
-    out = np.empty((3, total), F32)
-    out[:, :N] = base
-    flat = out.ravel()
-    flat[(dest[None, :] + (np.arange(3) * total)[:, None]).ravel()] = colour.ravel()
-    if n_edge:
-        mean = out[:, N:].reshape(3, -1, n2).mean(axis=2)
-        flat[(edge_idx[None, :] + (np.arange(3) * total)[:, None]).ravel()] = mean.ravel()
-    return out[:, :N], Resolved(ss, inner_idx, edge_idx, ids)
+    # back to sample order (interior pixels, then each edge pixel's subpixels), channel by
+    # channel, then into the image; edge pixels get the mean of their subpixels
+    unsorted = np.empty_like(colour)
+    for c in range(3):
+        unsorted[c][order] = colour[c]
+        image[c][inner_idx] = unsorted[c, :n_inner]
+    if len(edge_idx):
+        mean = unsorted[:, n_inner:].reshape(3, -1, n2).mean(axis=2)
+        for c in range(3):
+            image[c][edge_idx] = mean[c]
+    return Resolved(ss, inner_idx, edge_idx, ids)
 
 
 # -- compositing: shade each part over its box -----------------------------------------------
@@ -321,10 +328,14 @@ def composite(pm: PartMap, parts: Sequence[Part], backdrop: np.ndarray, origin=(
     out = backdrop.copy()
     oy, ox = origin
     centres = np.arange(max(h + oy, w + ox) + 1, dtype=F32) + F32(0.5)
+    counts = [sum(len(p) for p in part.polys) for part in parts]
+    pts = np.concatenate([p for part in parts for p in part.polys])
+    starts = np.cumsum([0, *counts[:-1]])
+    lo = (np.floor(np.minimum.reduceat(pts, starts, axis=0)) - (ox + 1, oy + 1)).astype(int).tolist()
+    hi = (np.ceil(np.maximum.reduceat(pts, starts, axis=0)) - (ox - 2, oy - 2)).astype(int).tolist()
     for k, part in enumerate(parts, 1):
-        pts = np.concatenate(part.polys) - (ox, oy)
-        x0, y0 = (max(int(v), 0) for v in np.floor(pts.min(axis=0)) - 1)
-        x1, y1 = min(int(np.ceil(pts[:, 0].max())) + 2, w), min(int(np.ceil(pts[:, 1].max())) + 2, h)
+        x0, y0 = max(lo[k - 1][0], 0), max(lo[k - 1][1], 0)
+        x1, y1 = min(hi[k - 1][0], w), min(hi[k - 1][1], h)
         if x1 <= x0 or y1 <= y0:
             continue
         cover = _count(pm.buf[y0 * ss : y1 * ss, x0 * ss : x1 * ss] == k, ss)

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from .draws import Draws
 from .fabric import Fabric
 from .garments import Garment, GarmentShape, Sleeve, worn_shape
 from .geometry import ProfileLUT, capsule, catmull_rom, clip, ellipse, lin
 from .people import Body, Person, build_body, torso_profile
-from .raster import Part
+from .raster import Part, PartMap
 
 F32 = np.float32
 ONE, ZERO = F32(1.0), F32(0.0)
@@ -253,16 +252,19 @@ def head_parts(person: Person, body: Body, sh: Shading) -> list[Part]:
     face.append(([fr.to_image(ellipse((fx, hc[1] + 0.34 * ry), rx * 0.12, ry * 0.05, 0, 10))], skin * 0.85))
     face.append(([fr.to_image(ellipse((fx, hc[1] + 0.58 * ry), rx * 0.27, ry * 0.07, 0, 12))], person.lip))
     pts = np.concatenate(ears + [head])
-    x0, y0 = np.floor(pts.min(axis=0)).astype(int) - 1
-    x1, y1 = np.ceil(pts.max(axis=0)).astype(int) + 1
-    w, h = max(int(x1 - x0), 1), max(int(y1 - y0), 1)
-    ss = 2
-    tile = Image.new("RGB", (w * ss, h * ss), tuple(int(v) for v in skin))
-    draw = ImageDraw.Draw(tile)
-    for polys, color in face:
-        for p in polys:
-            draw.polygon(((p - (x0, y0)) * ss).ravel().tolist(), fill=tuple(int(v) for v in color))
-    colours = np.asarray(tile.reduce(ss), dtype=F32).reshape(-1, 3).T * F32(1 / 255)
+    x0, y0 = (int(v) - 1 for v in np.floor(pts.min(axis=0)))
+    x1, y1 = (int(v) + 1 for v in np.ceil(pts.max(axis=0)))
+    w, h = max(x1 - x0, 1), max(y1 - y0, 1)
+    # the face as a tile over the head's box: feature k drawn with ink k at 2x, then each
+    # subpixel coloured from the palette and averaged
+    tile = PartMap((h, w), 2)
+    palette = [skin]
+    for k, (polys, color) in enumerate(face, 1):
+        tile.draw([p - (x0, y0) for p in polys], k)
+        palette.append(color)
+    sub = np.take(np.asarray(palette, dtype=F32).T * F32(1 / 255), tile.buf, axis=1)  # (3, 2h, 2w)
+    colours = (sub[:, 0::2, 0::2] + sub[:, 1::2, 0::2] + sub[:, 0::2, 1::2] + sub[:, 1::2, 1::2]).reshape(3, -1)
+    colours *= F32(0.25)
     ox, oy = F32(x0), F32(y0)
 
     def shade(X, Y):

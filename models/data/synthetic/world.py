@@ -163,10 +163,13 @@ def render_views(spec: SampleSpec, canvas: tuple[int, int], layouts: tuple[Prepa
     order_a = scene.outfit({**worn, spec.category: dressed(spec.garment_a, layouts[0])})
     order_b = scene.outfit({**worn, spec.category: dressed(spec.garment_b, layouts[1])})
     parts, (map_a, map_b) = draw_all(size, supersampling(size), [order_a, order_b])
-    background = render_backdrop(spec.backdrop, size, _feet(scene))
-    person, res_a = resolve(map_a, parts, background)
+    person = render_backdrop(spec.backdrop, size, _feet(scene))
     changed = map_a.changed(map_b)
-    target, res_b = resolve(map_b, parts, person, background, changed)
+    keep = np.flatnonzero(changed)
+    background = keep, np.take(person, keep, axis=1)  # the backdrop where B is shaded again
+    res_a = resolve(map_a, parts, person)  # in place: the backdrop becomes the person wearing A
+    target = person.copy()
+    res_b = resolve(map_b, parts, target, changed, background)
     tagged = [i + 1 for i, p in enumerate(parts) if p.tag == spec.category]
     return Views(
         person.reshape(3, H, W), target.reshape(3, H, W), res_a.coverage(tagged, H * W).reshape(H, W),
@@ -186,7 +189,8 @@ def render_outfit(
         shape = scene.fit(g)
         worn[g.category] = scene.garment(g, shape, worn_fabric(g, shape, size))
     parts, (pm,) = draw_all(size, supersampling(size), [scene.outfit(worn)])
-    image, res = resolve(pm, parts, render_backdrop(backdrop, size, _feet(scene)))
+    image = render_backdrop(backdrop, size, _feet(scene))
+    res = resolve(pm, parts, image)
     H, W = size
     visible = {
         g.category: res.coverage([i + 1 for i, p in enumerate(parts) if p.tag == g.category], H * W).reshape(H, W)
