@@ -12,9 +12,17 @@ from PIL import Image, ImageFilter
 from engine.images import fit_image
 from models.data import CATEGORIES, SyntheticWorld, TryOnSample
 from models.data.synthetic import (
-    BACKDROPS, FRAMINGS, GARMENT_KINDS, TEXTURE_KINDS, Draws, random_backdrop, random_garment, random_light,
-    random_person, render_views,
-)  # fmt: skip
+    BACKDROPS,
+    FRAMINGS,
+    GARMENT_KINDS,
+    TEXTURE_KINDS,
+    Draws,
+    random_backdrop,
+    random_garment,
+    random_light,
+    random_person,
+    render_views,
+)
 from models.data.synthetic.camera import _NOISE_SEED, MCU, Photo, develop, develop_region, fit, noise_bank
 from models.data.synthetic.fabric import prepare
 from models.data.synthetic.product import STYLES, render_product
@@ -61,6 +69,11 @@ def test_same_seed_index_and_size_give_identical_samples_in_any_order(samples):
     again = SyntheticWorld(seed=11, size=SIZE, n=12)
     for i in reversed(range(len(samples))):  # reversed order, a fresh world: same bytes
         assert _same(again[i], samples[i]), f"sample {i} differs"
+
+
+def test_samples_do_not_depend_on_what_the_process_rendered_before(samples):
+    SyntheticWorld(seed=11, size=(1024, 768), n=1)[0]  # grows per-process caches (the noise bank)
+    assert _same(SyntheticWorld(seed=11, size=SIZE, n=12)[1], samples[1])
 
 
 def test_other_seed_or_index_gives_other_samples(samples):
@@ -247,6 +260,13 @@ def test_world_is_a_sequence():
     with pytest.raises(ValueError):
         SyntheticWorld(0, SIZE, categories=("shoes",))
     assert {w2.category for w2 in SyntheticWorld(0, SIZE, 4, categories=("dress",))} == {"dress"}
+
+
+def test_a_world_without_the_product_photo_of_a_renders_the_rest_alike(samples):
+    lean = SyntheticWorld(seed=11, size=SIZE, n=12, garment_worn=False)[4]
+    assert lean.garment_worn is None
+    for name in ("person", "garment", "target", "person_mask", "target_mask"):
+        assert np.array_equal(getattr(lean, name), getattr(samples[4], name)), name
 
 
 @pytest.mark.parametrize("kind", TEXTURE_KINDS)

@@ -55,7 +55,7 @@ def random_photo(d: Draws, product: bool = False) -> Photo:
         wb = (1 + 0.03 * warm, 1.0, 1 - 0.03 * warm)
         return Photo(
             gains=tuple(exposure * g for g in wb), contrast=d.uniform(0.0, 0.3), gamma=d.uniform(0.95, 1.1),
-            vignette=0.0, blur=0.0, noise=0.0, shot=0.0, jpeg=int(d.uniform(75, 97)) if d.chance(0.4) else 0,
+            vignette=0.0, blur=0.0, noise=0.0, shot=0.0, jpeg=int(d.uniform(75, 97)) if d.chance(0.3) else 0,
             noise_at=0,
         )  # fmt: skip
     exposure = d.uniform(0.82, 1.18)
@@ -91,12 +91,15 @@ def noise_bank(n: int) -> np.ndarray:
     return _bank
 
 
+_STARTS = 1 << 20  # where a picture's noise may start in the bank
+
+
 def _noise(photo: Photo, H: int, W: int) -> np.ndarray:
-    """This picture's noise field (3, H, W): a window of the bank."""
+    """This picture's noise field (3, H, W): a window of the bank, starting at a place that
+    depends only on the photo (not on how large the bank has grown in this process)."""
     n = 3 * H * W
-    bank = noise_bank(2 * n)
-    start = photo.noise_at % (len(bank) - n)
-    return bank[start : start + n].reshape(3, H, W)
+    start = photo.noise_at % _STARTS
+    return noise_bank(_STARTS + n)[start : start + n].reshape(3, H, W)
 
 
 # -- the picture style: one look-up table per channel -------------------------------------

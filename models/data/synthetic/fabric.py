@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
-from .garments import Garment, GarmentShape, flat_shape
+from .garments import Garment, GarmentShape, flat_proportions, flat_shape
 from .geometry import clip
 from .textures import make_texture
 
@@ -76,38 +76,42 @@ class Fabric:
 def fold_shading(g: Garment, fabric: Fabric, worn: bool, rows: int = 24, cols: int = 32) -> np.ndarray | None:
     """The folds' shading over the fabric (1 = no fold; broadcastable to (th, cols)), or None.
 
-    Waves and drag lines vary in both directions: they are evaluated on a small grid and
-    scaled up bicubically. Ripples vary along v and pleats along s only: they are
-    evaluated per row and per column of the fabric, which keeps pleats crisp.
+    Waves and drag lines vary in both directions: they are evaluated on a small grid (all
+    the folds of a kind at once) and scaled up bicubically. Ripples vary along v and pleats
+    along s only: they are evaluated per row and per column of the fabric, which keeps
+    pleats crisp.
     """
-    waves = [f for f in g.folds if f.kind in ("wave", "drag")] if worn else []
-    ripples = [f for f in g.folds if f.kind == "ripple"] if worn else []
-    pleats = [f for f in g.folds if f.kind == "pleats"]
-    if not (waves or ripples or pleats):
+    folds = g.folds if worn else [f for f in g.folds if f.kind == "pleats"]
+    if not folds:
         return None
+    by_kind: dict[str, list] = {}
+    for f in folds:
+        by_kind.setdefault(f.kind, []).append(f)
     shade = np.ones((1, 1), F32)
-    if waves:
-        s = np.linspace(-fabric.x0 / fabric.unit, (fabric.cols - fabric.x0) / fabric.unit, cols, dtype=F32)[None, :]
-        v = np.linspace(0.0, 1.0, rows, dtype=F32)[:, None]
+    if "wave" in by_kind or "drag" in by_kind:
+        s = np.linspace(-fabric.x0 / fabric.unit, (fabric.cols - fabric.x0) / fabric.unit, cols, dtype=F32)[None, None]
+        v = np.linspace(0.0, 1.0, rows, dtype=F32)[None, :, None]
         grid = np.zeros((rows, cols), F32)
-        for f in waves:
-            if f.kind == "wave":
-                term = np.cos(F32(2 * np.pi * f.a) * s + (F32(2 * np.pi * f.b) * v + F32(f.c)))
-                grid += term * (F32(f.amp) * v * v if f.d else F32(f.amp))
-            else:  # a drag line: a ridge lit on one side and shadowed on the other, fading along
-                ca, sa = F32(np.cos(f.c)), F32(np.sin(f.c))
-                ds, dv = s - F32(f.a), v - F32(f.b)
-                along = ds * ca + dv * sa
-                across = (dv * ca - ds * sa) * F32(1 / f.width)
-                env = np.clip(along * F32(1 / (0.15 * f.d)), 0, 1) * np.clip((F32(f.d) - along) * F32(1 / (0.6 * f.d)), 0, 1)
-                grid += F32(f.amp * 2.33) * across * np.exp(-across * across) * env
+        if "wave" in by_kind:  # amp * cos(2 pi (a s + b v) + c), growing towards the hem where d is set
+            p = np.array([(f.a, f.b, f.c, f.amp, f.d) for f in by_kind["wave"]], F32).T[:, :, None, None]
+            term = np.cos((F32(2 * np.pi) * p[0]) * s + ((F32(2 * np.pi) * p[1]) * v + p[2]))
+            term *= p[3] * np.where(p[4] > 0, v * v, F32(1))
+            grid += term.sum(axis=0)
+        if "drag" in by_kind:  # a ridge lit on one side and shadowed on the other, fading along
+            p = np.array([(f.a, f.b, np.cos(f.c), np.sin(f.c), f.d, 1 / f.width, f.amp * 2.33) for f in by_kind["drag"]],
+                         F32).T[:, :, None, None]  # fmt: skip
+            ds, dv = s - p[0], v - p[1]
+            along = ds * p[2] + dv * p[3]
+            across = (dv * p[2] - ds * p[3]) * p[5]
+            env = np.clip(along / (F32(0.15) * p[4]), 0, 1) * np.clip((p[4] - along) / (F32(0.6) * p[4]), 0, 1)
+            grid += (p[6] * across * np.exp(-across * across) * env).sum(axis=0)
         img = Image.fromarray(grid, mode="F").resize((fabric.cols, fabric.th), Image.Resampling.BICUBIC)
         shade = shade + np.asarray(img)
-    if ripples:
+    if "ripple" in by_kind:
         v = (np.arange(fabric.th, dtype=F32)[:, None] + F32(0.5)) / F32(fabric.th)
-        for f in ripples:
+        for f in by_kind["ripple"]:
             shade = shade + F32(f.amp) * np.cos(F32(2 * np.pi * f.b) * v) * np.exp(-(((v - F32(f.a)) / F32(f.c)) ** 2))
-    for f in pleats:  # a sawtooth across: each pleat turns away from the light
+    for f in by_kind.get("pleats", ()):  # a sawtooth across: each pleat turns away from the light
         s = (np.arange(fabric.cols, dtype=F32)[None, :] + F32(0.5 - fabric.x0)) / F32(fabric.unit)
         amp = f.amp if worn else f.amp * 0.5
         shade = shade + F32(amp) * (F32(1) - F32(2) * np.mod(s * F32(g.pleats), F32(1)))
@@ -167,12 +171,13 @@ def prepare(g: Garment, size: tuple[int, int], shape: GarmentShape | None = None
 def worn_fabric(g: Garment, worn: GarmentShape, size: tuple[int, int], prepared: Prepared | None = None) -> Fabric:
     """The fabric at about one texel per pixel of the ``worn`` garment, with all its folds:
     the product shot's fabric box-filtered, or (for a garment never shown flat) woven
-    directly at that scale in the product shot's proportions."""
+    directly at that scale in the proportions a product shot would have, wide enough for
+    any worn mapping (s from -0.7 to 1.7)."""
     scale = max(worn.v1 - worn.v0, 1.0)
     if prepared is not None:
         return prepared.fabric.reduced(int(max(prepared.fabric.th / scale, 1.0))).folded(g, worn=True)
-    th, cols, unit, x0 = texture_box(flat_shape(g, size))
-    f = max(th / scale, 1.0)
-    th, cols, unit, x0 = max(8, round(th / f)), max(8, round(cols / f)), unit / f, x0 / f
+    th = max(8, round(scale))
+    unit = th / flat_proportions(g)
+    cols, x0 = max(8, round(2.4 * unit)), 0.7 * unit
     tex = add_details(make_texture(g.texture, th, cols, panel_x0=x0, panel_w=unit), g, unit, x0)
     return Fabric(tex, unit, x0).folded(g, worn=True)

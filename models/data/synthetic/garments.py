@@ -349,7 +349,7 @@ def _worn_top(g: Garment, body: Body) -> GarmentShape:
     outline = np.concatenate([neck[:1], left, hem_line, right[::-1], neck[::-1][:-1]], axis=0)
     t = lin(-1, 1, 9)
     back = np.stack([c + nw * t, neck_y - 0.004 * P + 0.01 * P * (1 - t * t)], axis=1)
-    collar, collar_back = _collar(g, c, nw, neck_y, P * 0.55, 0.022 * P)
+    collar, collar_back = _collar(g, c, nw, neck_y, P * 0.55, 0.014 * P)
     buttons, placket = _buttons(g, c, float(neck[len(neck) // 2, 1]) + 0.004 * P,
                                 hem if g.collar == "shirt" else lv["chest"], 0.006 * P)  # fmt: skip
     sleeves = []
@@ -470,12 +470,18 @@ def flat_shape(g: Garment, size: tuple[int, int], scale: float = 0.88, offset=(0
 FLAT_ASPECT = 0.75
 
 
+def flat_proportions(g: Garment) -> float:
+    """Length over reference width of ``g`` laid flat."""
+    return FLAT_ASPECT * _worn_proportions(g)
+
+
 def _flat_top(g: Garment, H: int, W: int, fill: float, offset, angle: float, arms: float) -> GarmentShape:
     dress = g.category == "dress"
     bw = 0.32 + 0.06 * g.ease  # body half-width at the chest, in units of about a top's length
-    length = FLAT_ASPECT * _worn_proportions(g) * 2 * bw
+    length = flat_proportions(g) * 2 * bw
     sleeve_len = g.sleeve * 0.85 / 0.95 if g.sleeved else 0.0
-    ang = np.radians(80 - 55 * arms) if g.sleeve > 0.5 else np.radians(55 - 25 * arms)
+    # long sleeves fall along the body or spread to 45 degrees; short ones stand out more
+    ang = np.radians(82 - 37 * arms) if g.sleeve > 0.5 else np.radians(55 - 25 * arms)
     span = bw + 0.12 + sleeve_len * np.cos(ang) + 0.1 if g.sleeved else bw + 0.05
     hem_hw = bw * (1.0 + 0.05 * g.ease) if not dress else bw * 0.98 * g.flare * (0.9 + 0.1 * length)
     span = max(span, hem_hw + 0.04)
@@ -541,7 +547,7 @@ def _flat_lower(g: Garment, H: int, W: int, fill: float, offset, angle: float) -
     skirt = g.kind not in LOWER_LEGS
     ww = 0.3 + 0.05 * g.ease  # waist half-width
     hip = ww * 1.12
-    length = FLAT_ASPECT * _worn_proportions(g) * 2 * hip
+    length = flat_proportions(g) * 2 * hip
     splay = 0.06 if not skirt else 0.0
     leg_out = hip * {"wide_trousers": 0.5, "trousers": 0.31}.get(g.kind, 0.46) * g.flare  # a leg's half-width at the hem
     span = (hip * g.flare if skirt else max(hip * 0.5 + splay * length, 1.04 * leg_out) + max(leg_out, hip * 0.5)) + 0.06

@@ -21,7 +21,7 @@ from .fabric import Prepared, prepare
 from .garments import Garment, GarmentShape, flat_shape
 from .geometry import lin
 from .raster import Part, PartMap, composite, draw_all, supersampling
-from .render import PRODUCT_LIGHT, Shading, garment_parts
+from .render import PRODUCT_LIGHT, Shading, _flat, garment_parts
 
 F32 = np.float32
 STYLES = ("ghost", "flat", "hanger")
@@ -57,7 +57,7 @@ def random_product_shot(d: Draws) -> ProductShot:
         color = (int(d.uniform(90, 250)), int(d.uniform(90, 250)), int(d.uniform(90, 250)))
     arms = {"ghost": d.uniform(0.3, 0.7), "flat": d.uniform(0.6, 1.0), "hanger": d.uniform(0.0, 0.3)}[style]
     return ProductShot(
-        style=style, surface=surface, color=color, aspect=d.choice(ASPECTS), scale=d.uniform(0.62, 0.94),
+        style=style, surface=surface, color=color, aspect=d.choice(ASPECTS), scale=d.uniform(0.72, 0.95),
         offset=(d.uniform(-0.04, 0.04), d.uniform(-0.03, 0.03)),
         angle=d.uniform(-0.14, 0.14) if style == "flat" else 0.0, arms=arms, photo=random_photo(d, product=True),
     )  # fmt: skip
@@ -153,8 +153,8 @@ def render_product(g: Garment, shot: ProductShot, canvas: tuple[int, int], layou
         bar, hook = _hanger(g, shape)
         metal = np.asarray((150, 115, 80) if g.seed % 2 else (200, 200, 205), F32).reshape(3, 1) / F32(255)
         if bar:
-            order.append(Part([shape.frame.to_image(p) for p in bar], lambda X, Y: metal * F32(0.8)))
-        front.append(Part([shape.frame.to_image(p) for p in hook], lambda X, Y: metal))
+            order.append(_flat(metal * F32(0.8), [shape.frame.to_image(p) for p in bar]))
+        front.append(_flat(metal, [shape.frame.to_image(p) for p in hook]))
     order += parts.main + front
     soft, depth, strength = _SHADOW[shot.style]
     k = max(2, round(soft * H / 2))

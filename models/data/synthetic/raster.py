@@ -231,7 +231,7 @@ class Resolved(NamedTuple):
 
 def resolve(
     pm: PartMap, parts: Sequence[Part], image: np.ndarray, region: np.ndarray | None = None,
-    background: tuple[np.ndarray, np.ndarray] | None = None, origin=(0, 0),
+    background: tuple[np.ndarray, np.ndarray] | None = None, origin=(0, 0), box: tuple[int, int, int, int] | None = None,
 ) -> Resolved:  # fmt: skip
     """Shade what ``pm`` shows into ``image`` (3, H·W) float32, in place; returns which part
     each shaded sample showed.
@@ -239,25 +239,40 @@ def resolve(
     Without ``region`` every pixel showing a part is shaded and the others keep their value
     in ``image`` (the background). With ``region`` (bool (H, W)) exactly the pixels inside it
     are shaded; those showing no part take the background's colours from ``background`` =
-    (flat indices of the region's pixels, their colours (3, n)). A map drawn with an
-    ``origin`` is resolved with the same one: shaders see picture coordinates.
+    (flat indices of the region's pixels, their colours (3, n)). Work is limited to the
+    region's box, or to ``box`` = (y0, y1, x0, x1) when the caller knows where the parts
+    are. A map drawn with an ``origin`` is resolved with the same one: shaders see picture
+    coordinates.
     """
     H, W = pm.size
     ss = pm.ss
     n2 = ss * ss
-    first, edge = _edges(pm.buf, ss)
+    r0, r1, c0, c1 = (0, H, 0, W) if box is None else box
+    if region is not None:  # work inside the region's box only
+        rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+        if not len(rows):
+            return Resolved(ss, np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0, np.uint8))
+        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        region = region[r0:r1, c0:c1]
+    w = c1 - c0
+    first, edge = _edges(pm.buf[r0 * ss : r1 * ss, c0 * ss : c1 * ss], ss)
     if region is None:
         inner = first != 0
         inner &= ~edge
     else:
         edge &= region
         inner = region & ~edge
-    inner_idx = np.flatnonzero(inner)
-    edge_idx = np.flatnonzero(edge)
+    yi, xi = np.divmod(np.flatnonzero(inner), w)
+    ye, xe = np.divmod(np.flatnonzero(edge), w)
+    if r0 or c0:
+        yi += r0
+        xi += c0
+        ye += r0
+        xe += c0
+    inner_idx = yi * W + xi
+    edge_idx = ye * W + xe
     n_inner = len(inner_idx)
     offs, fx, fy = _subpixels(ss, W)
-    yi, xi = np.divmod(inner_idx, W)
-    ye, xe = np.divmod(edge_idx, W)
     flat = pm.buf.ravel()
     sub = ((ye * (n2 * W) + xe * ss)[:, None] + offs).ravel()
     ids = np.concatenate([flat.take(yi * (n2 * W) + xi * ss), flat.take(sub)])
@@ -354,3 +369,11 @@ def composite(pm: PartMap, parts: Sequence[Part], backdrop: np.ndarray, origin=(
         region = out[:, y0:y1, x0:x1]
         region += (colour - backdrop[:, y0:y1, x0:x1]) * weight
     return out
+
+
+def parts_box(parts: Sequence[Part], size: tuple[int, int], margin: int = 2) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1): the pixels the parts' polygons can touch, clipped to ``size``."""
+    pts = np.concatenate([p for part in parts for p in part.polys])
+    (x0, y0), (x1, y1) = np.floor(pts.min(axis=0)).astype(int).tolist(), np.ceil(pts.max(axis=0)).astype(int).tolist()
+    H, W = size
+    return max(y0 - margin, 0), min(y1 + margin, H), max(x0 - margin, 0), min(x1 + margin, W)

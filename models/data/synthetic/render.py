@@ -148,6 +148,12 @@ def _constant(rgb: np.ndarray):
     return lambda X, Y: rgb
 
 
+def _flat(rgb: np.ndarray, polys: list[np.ndarray], tag: str | None = None) -> Part:
+    """A part of one colour: its shader and its grid shader need no coordinates."""
+    grid = rgb.reshape(3, 1, 1)
+    return Part(polys, lambda X, Y: rgb, tag, lambda X, Y: grid)
+
+
 class BodyParts(NamedTuple):
     hair_back: list[Part]
     arms: tuple[list[Part], list[Part]]  # each arm: upper arm, forearm with the hand
@@ -501,15 +507,13 @@ def garment_parts(g: Garment, shape: GarmentShape, fabric: Fabric, sh: Shading, 
         flat = F32(0.3 if shape.flat else 1.0)
         r0f, drf = F32(r0), F32(r1 - r0)
 
-        def shade(X, Y):
-            t = X * ax
-            t += Y * ay
+        def shade(X, Y):  # X, Y: points, or a row and a column
+            t = X * ax + Y * ay
             t += a0
             row = t * k_r  # past the ends too: a joint's round cap continues the fabric
             row += c_r
             clip(t, ZERO, ONE, out=t)
-            a = X * bx
-            a += Y * by
+            a = X * bx + Y * by
             a += b0
             a /= r0f + drf * t
             clip(a, -ONE, ONE, out=a)
@@ -527,7 +531,11 @@ def garment_parts(g: Garment, shape: GarmentShape, fabric: Fabric, sh: Shading, 
         seg = np.hypot(*(tube.joints[1:] - tube.joints[:-1]).T)
         total = max(float(seg.sum()), 1e-6)
         acc = np.concatenate([[0.0], np.cumsum(seg)])
-        return [Part([fr.to_image(p)], tube_segment(tube, k, float(acc[k]), total), tag) for k, p in enumerate(tube.polys)]
+        parts = []
+        for k, p in enumerate(tube.polys):
+            shade = tube_segment(tube, k, float(acc[k]), total)  # elementwise: also takes a row and a column
+            parts.append(Part([fr.to_image(p)], shade, tag, shade))
+        return parts
 
     flat_s = F32(0.5 / shape.hw_ref)
 
@@ -543,9 +551,9 @@ def garment_parts(g: Garment, shape: GarmentShape, fabric: Fabric, sh: Shading, 
     back: list[Part] = []
     if shape.collar_back:
         band = (trim if trim is not None else fabric.mean) * F32(0.72) * flat_light
-        back.append(Part([fr.to_image(p) for p in shape.collar_back], _constant(band), tag))
+        back.append(_flat(band, [fr.to_image(p) for p in shape.collar_back], tag))
     if shape.inner:
-        back.append(Part([fr.to_image(p) for p in shape.inner], _constant(fabric.mean * F32(0.45) * flat_light), tag))
+        back.append(_flat(fabric.mean * F32(0.45) * flat_light, [fr.to_image(p) for p in shape.inner], tag))
     # worn, the legs go under the pelvis (which overlaps the top of the thighs); flat, they are
     # part of one outline with it and continue its columns and rows
     legs = [] if shape.flat else [q for leg in shape.legs for q in tube_parts(leg)]
@@ -554,7 +562,7 @@ def garment_parts(g: Garment, shape: GarmentShape, fabric: Fabric, sh: Shading, 
     if shape.collar:
         main.append(Part([fr.to_image(p) for p in shape.collar], shade_collar, tag))
     if shape.buttons:
-        main.append(Part([fr.to_image(p) for p in shape.buttons], _constant(_rgb(g.button_color) * flat_light), tag))
+        main.append(_flat(_rgb(g.button_color) * flat_light, [fr.to_image(p) for p in shape.buttons], tag))
     sleeves = (tube_parts(shape.sleeves[0]), tube_parts(shape.sleeves[1])) if shape.sleeves else ([], [])
     return GarmentParts(back, main, sleeves)
 

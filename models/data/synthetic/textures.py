@@ -320,10 +320,10 @@ def _smooth_noise(seed: int, h: int, w: int, rows: int, cols: int) -> np.ndarray
 
 
 def _floral(spec: TextureSpec, h: int, w: int, panel_x0: float) -> np.ndarray:
-    """Flowers (petals around a centre) and leaves on the base colour: one tile of 3×3 motifs
+    """Flowers (petals around a centre) and leaves on the base colour: one tile of 2×2 motifs
     drawn at 2× by Pillow, then repeated over the fabric."""
     cell = max(spec.period * h, 6.0)
-    T = int(round(3 * cell))
+    T = int(round(2 * cell))
     ss = 2
     rng = np.random.default_rng(spec.seed)
     img = Image.new("RGB", (T * ss, T * ss), tuple(spec.colors[0]))
@@ -332,18 +332,18 @@ def _floral(spec: TextureSpec, h: int, w: int, panel_x0: float) -> np.ndarray:
     r = 0.5 * spec.duty * c * 0.76  # flower radius; with the jitter it stays inside its cell
     leaf = tuple(spec.colors[3])
     p = spec.petals
-    jitter = rng.uniform(-0.1, 0.1, (9, 2)) * c
-    rot = rng.uniform(0, 2 * np.pi, 9)
-    scale = rng.uniform(0.75, 1.0, 9) * r
-    n_leaves = rng.integers(1, 3, 9)
-    for m in range(9):
-        j, i = divmod(m, 3)
+    jitter = rng.uniform(-0.1, 0.1, (4, 2)) * c
+    rot = rng.uniform(0, 2 * np.pi, 4)
+    scale = rng.uniform(0.75, 1.0, 4) * r
+    n_leaves = rng.integers(1, 3, 4)
+    for m in range(4):
+        j, i = divmod(m, 2)
         centre = np.array([(i + 0.5) * c, (j + 0.5) * c]) + jitter[m]
         rr = scale[m]
         leaves = rot[m] + np.pi / p + np.arange(n_leaves[m]) * np.pi * 0.9
         for poly in _petals(centre, leaves, rr * 1.25, rr * 0.3):
             draw.polygon(poly, fill=leaf)
-        petal = tuple(spec.colors[1] if m % 2 == 0 or len(spec.colors) < 3 else spec.colors[2])
+        petal = tuple(spec.colors[1] if m in (0, 3) or len(spec.colors) < 3 else spec.colors[2])
         for poly in _petals(centre, rot[m] + np.arange(p) * (2 * np.pi / p), rr, rr * 0.42):
             draw.polygon(poly, fill=petal)
         cr = rr * 0.28
