@@ -6,7 +6,8 @@ wearing B, both product shots and both masks. Run::
     python benchmarks/synth_speed.py                       # 256x192 and 512x384, one core
     python benchmarks/synth_speed.py --sizes 256x192 --n 400 --processes 2
     python benchmarks/synth_speed.py --tune-malloc         # with models.data.synthetic.tune_allocator()
-    git worktree add /tmp/before <commit>                  # another version of the renderer ...
+    mkdir /tmp/before && git archive <commit> models engine assets/fonts | tar -x -C /tmp/before
+    echo <commit> > /tmp/before/COMMIT                     # another version of the renderer ...
     python benchmarks/synth_speed.py --baseline /tmp/before --json docs/synth_speed.json  # ... measured alongside
 
 Per-core figures are samples per second of this process's CPU time (``time.process_time``),
@@ -62,11 +63,16 @@ def cpu_name() -> str:
 
 
 def git_commit(path: Path) -> str:
+    """The checkout's commit, or for an exported tree (``git archive``) the first line of its
+    COMMIT file, if it has one."""
     try:
         out = subprocess.run(["git", "-C", str(path), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-        return out.stdout.strip() or "unknown"
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
     except OSError:
-        return "unknown"
+        pass
+    marker = path / "COMMIT"
+    return marker.read_text().split()[0] if marker.is_file() else "unknown"
 
 
 def run(size: tuple[int, int], n: int, seed: int, start: int = 0, garment_worn: bool = True) -> tuple[float, float]:
@@ -93,6 +99,50 @@ def _baseline_run(tree: Path, size: str, n: int, seed: int, tuned: bool) -> tupl
     return cpu, wall
 
 
+# the stages of ``render_sample``, by the names ``models.data.synthetic.world`` calls them
+STAGES = {
+    "random_spec": "the sample's random draws",
+    "product_layout": "product layouts and fabrics (A and B)",
+    "PersonScene": "the body's parts",
+    "worn_fabric": "worn fabrics and folds (3 garments)",
+    "draw_all": "drawing the part maps",
+    "render_backdrop": "the backdrop",
+    "resolve": "shading the person and the target",
+    "develop": "camera: the person's photo",
+    "develop_region": "camera: the target's photo, around the change",
+    "render_product": "the two product photos (shading, shadow, camera)",
+}
+
+
+def stages(size: tuple[int, int], n: int, seed: int) -> dict[str, float]:
+    """CPU ms per sample spent in each of ``STAGES`` (the rest: geometry, garment parts, masks)."""
+    import models.data.synthetic.world as world
+
+    spent = dict.fromkeys(STAGES, 0.0)
+
+    def timed(name, f):
+        def g(*a, **k):
+            c = time.process_time()
+            try:
+                return f(*a, **k)
+            finally:
+                spent[name] += time.process_time() - c
+
+        return g
+
+    saved = {name: getattr(world, name) for name in STAGES}
+    for name, f in saved.items():
+        setattr(world, name, timed(name, f))
+    try:
+        cpu, _ = run(size, n, seed)
+    finally:
+        for name, f in saved.items():
+            setattr(world, name, f)
+    out = {name: 1000 * t / n for name, t in spent.items()}
+    out["total"] = 1000 * cpu / n
+    return out
+
+
 def _row(text: str, n: int, runs: list[tuple[float, float]]) -> dict:
     cpu, wall = min(r[0] for r in runs), min(r[1] for r in runs)
     return {"size": text, "n": n, "per_core_samples_per_s": n / cpu, "cpu_ms_per_sample": 1000 * cpu / n,
@@ -108,6 +158,7 @@ def main(argv=None) -> int:
     p.add_argument("--processes", type=int, default=1, help="also measure this many processes together")
     p.add_argument("--json", type=Path, default=None, help="write the results here too")
     p.add_argument("--baseline", type=Path, default=None, help="another checkout to measure alongside, run for run")
+    p.add_argument("--stages", action="store_true", help="also time the stages of a sample (one extra run)")
     p.add_argument("--trainer-view", action="store_true",
                    help="also measure samples without garment_worn (SyntheticWorld(..., garment_worn=False))")  # fmt: skip
     p.add_argument("--tree", type=Path, default=None, help=argparse.SUPPRESS)  # the checkout to import (baseline runs)
@@ -129,7 +180,7 @@ def main(argv=None) -> int:
         "commit": git_commit(ROOT),
     }  # fmt: skip
     if args.baseline:
-        info["baseline_commit"] = git_commit(args.baseline)
+        info["baseline_commit"] = git_commit(args.baseline.resolve())
     print(f"{info['cpu']}, {info['logical_cpus']} logical CPUs; python {info['python']}, "
           f"numpy {info['numpy']}, pillow {info['pillow']}; load average {info['load_before'][0]:.2f}"
           f"{'; allocator tuned' if tuned else ''}")  # fmt: skip
@@ -160,6 +211,11 @@ def main(argv=None) -> int:
             row[f"samples_per_s_{k}_processes"] = k * args.n / wall
             line += f"; {k * args.n / wall:.1f} samples/s with {k} processes"
         print(line, flush=True)
+        if args.stages:
+            row["stages_cpu_ms"] = st = stages((h, w), args.n, args.seed)
+            rest = st["total"] - sum(v for k, v in st.items() if k != "total")
+            print("  " + "; ".join(f"{STAGES[k]} {v:.2f}" for k, v in st.items() if k != "total")
+                  + f"; the rest {rest:.2f}; total {st['total']:.2f} CPU ms", flush=True)  # fmt: skip
         results.append(row)
         if args.baseline:
             b = _row(text, args.n, base_runs)

@@ -18,8 +18,8 @@ except ImportError:  # numpy < 2
 F32 = np.float32
 
 __all__ = [
-    "Frame", "ProfileLUT", "capsule", "catmull_rom", "chain_part", "clip", "ellipse", "lin", "seg_coords",
-    "tube", "tube_chain", "unit",
+    "Frame", "ProfileLUT", "capsule", "catmull_rom", "chain_part", "clip", "ellipse", "lin", "tube", "tube_chain",
+    "unit",
 ]  # fmt: skip
 
 
@@ -138,18 +138,6 @@ def catmull_rom(points, per_seg: int = 5, closed: bool = False) -> np.ndarray:
         nseg = len(p) - 1
     out = (_cr_basis(per_seg) @ ext[_cr_index(nseg)]).reshape(-1, 2)
     return out if closed else np.concatenate([out, p[-1:]], axis=0)
-
-
-def seg_coords(X: np.ndarray, Y: np.ndarray, p0, p1) -> tuple[np.ndarray, np.ndarray]:
-    """For points (X, Y): position along p0 → p1 (0..1, clipped) and the signed distance
-    from the axis in pixels, along the unit normal (-dy, dx) of p0 → p1."""
-    dx, dy = float(p1[0] - p0[0]), float(p1[1] - p0[1])
-    length2 = max(dx * dx + dy * dy, 1e-9)
-    rx = X - F32(p0[0])
-    ry = Y - F32(p0[1])
-    t = clip((rx * F32(dx) + ry * F32(dy)) * F32(1.0 / length2), F32(0), F32(1))
-    d = (ry * F32(dx) - rx * F32(dy)) * F32(1.0 / np.sqrt(length2))
-    return t, d
 
 
 class Frame:

@@ -94,15 +94,6 @@ class Shading:
             table = self._tables[key] = self.dot(_A * F32(px * self.L[0] + py * self.L[1]) + _NZ * self.L[2])
         return table
 
-    def cylinder(self, a: np.ndarray, px: float, py: float) -> np.ndarray:
-        """Light (3, n) on a cylinder at ``a`` in [-1, 1] across it along (px, py)."""
-        return _lookup(self.cylinder_table(px, py), a)
-
-    def ndotl_cylinder(self, a: np.ndarray, px, py) -> np.ndarray:
-        """cos(normal, light) on cylinders: ``a`` across, (px, py) the across direction (per point or not)."""
-        a = clip(a, F32(-0.98), F32(0.98))
-        return a * (px * self.L[0] + py * self.L[1]) + np.sqrt(ONE - a * a) * self.L[2]
-
 
 def _lookup(table: np.ndarray, a: np.ndarray) -> np.ndarray:
     """Entries of a (3, _LUT_N) table over a in [-1, 1]."""
@@ -142,10 +133,6 @@ def _segment(color, p0, p1, r0: float, r1: float, sh: Shading):
         return _lookup(table, d)
 
     return shade
-
-
-def _constant(rgb: np.ndarray):
-    return lambda X, Y: rgb
 
 
 def _flat(rgb: np.ndarray, polys: list[np.ndarray], tag: str | None = None) -> Part:
