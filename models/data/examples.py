@@ -3,15 +3,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 
 from .images import write_png
-from .synthetic.garments import Garment, random_garment
+from .synthetic.backgrounds import Backdrop, random_backdrop
+from .synthetic.camera import Photo
+from .synthetic.draws import Draws
+from .synthetic.garments import random_garment
 from .synthetic.people import Person, random_person
-from .synthetic.render import PersonScene, prepare, render_flat, to_uint8
+from .synthetic.product import ProductShot, random_product_shot, render_product
+from .synthetic.render import Light, random_light
+from .synthetic.world import render_portrait
 
 EXAMPLES_SEED = 2024
 EXAMPLES_SIZE = (512, 384)
@@ -21,43 +27,46 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets" / "examples"
 GARMENTS = (
     ("garment_upper_tshirt", "upper", "tshirt", "print"),
     ("garment_upper_longsleeve", "upper", "longsleeve", "stripes"),
-    ("garment_lower_trousers", "lower", "trousers", "twill"),
+    ("garment_lower_trousers", "lower", "trousers", "denim"),
     ("garment_lower_skirt", "lower", "skirt", "checks"),
     ("garment_dress_tee", "dress", "tee_dress", "dots"),
-    ("garment_dress_sleeveless", "dress", "sleeveless", "gradient"),
+    ("garment_dress_sleeveless", "dress", "sleeveless", "floral"),
 )
 # (file stem, outfit as (category, kind, fabric) triples)
 PORTRAITS = (
-    ("portrait_1", (("upper", "tshirt", "solid"), ("lower", "trousers", "twill"))),
-    ("portrait_2", (("upper", "longsleeve", "checks"), ("lower", "skirt", "solid"))),
+    ("portrait_1", (("upper", "tshirt", "solid"), ("lower", "trousers", "denim"))),
+    ("portrait_2", (("upper", "shirt", "plaid"), ("lower", "skirt", "solid"))),
     ("portrait_3", (("dress", "sleeveless", "stripes"),)),
     ("portrait_4", (("upper", "tank", "print"), ("lower", "shorts", "solid"))),
 )
+# a careful photo: neutral colour, no blur, no noise (which PNG cannot compress), no JPEG
+PHOTO = Photo(gains=(1.0, 1.0, 1.0), contrast=0.15, gamma=1.0, vignette=0.0, blur=0.0, noise=0.0, shot=0.0, jpeg=0,
+              noise_at=0)  # fmt: skip
 
 
-def _rng(*key: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(EXAMPLES_SEED, spawn_key=key))
+def _draws(*key: int) -> Draws:
+    return Draws(np.random.default_rng(np.random.SeedSequence(EXAMPLES_SEED, spawn_key=key)))
 
 
-def example_person(i: int) -> Person:
-    """Portrait ``i``'s person; arms kept clear of the garments so try-on results read well."""
-    rng = _rng(0, i)
+def example_person(i: int) -> tuple[Person, Backdrop, Light]:
+    """Portrait ``i``: a full-length person with arms clear of the garments (so try-on results
+    read well) in a studio or a room, and the light."""
+    d = _draws(0, i)
     while True:
-        person = random_person(rng)
-        if "front" not in person.arm_pose and person.height < 1.0:
-            return person
+        person = random_person(d, "lower")
+        backdrop = random_backdrop(d)
+        if (person.framing == "full" and not {"front", "behind", "raised"} & set(person.arm_pose)
+                and backdrop.kind in ("studio", "plain", "room")):  # fmt: skip
+            return person, backdrop, random_light(d)
 
 
-def render_portrait(person: Person, outfit: list[Garment], size=EXAMPLES_SIZE) -> np.ndarray:
-    """``person`` wearing ``outfit`` as an RGB uint8 image."""
-    scene = PersonScene(person, size)
-    img, _ = scene.dress({g.category: scene.garment(g) for g in outfit})
-    return to_uint8(img)
-
-
-def render_garment(g: Garment, size=EXAMPLES_SIZE) -> np.ndarray:
-    """The product shot of ``g`` as an RGB uint8 image."""
-    return to_uint8(render_flat(g, size, prepare(g, size)))
+def example_shot(i: int) -> ProductShot:
+    """Garment ``i``'s product photo: upright on white or light grey, filling the canvas."""
+    d = _draws(3, i)
+    while True:
+        shot = random_product_shot(d)
+        if shot.style == "ghost" and shot.surface in ("white", "grey") and shot.aspect is None and shot.scale > 0.85:
+            return dataclasses.replace(shot, arms=min(shot.arms, 0.5))
 
 
 def write_examples(directory: str | Path = ASSETS, size=EXAMPLES_SIZE) -> list[Path]:
@@ -67,14 +76,15 @@ def write_examples(directory: str | Path = ASSETS, size=EXAMPLES_SIZE) -> list[P
     written = []
     portraits = []
     for i, (stem, outfit) in enumerate(PORTRAITS):
-        rng = _rng(1, i)
-        garments = [random_garment(rng, cat, kind, fabric) for cat, kind, fabric in outfit]
-        written.append(write_png(render_portrait(example_person(i), garments, size), directory / f"{stem}.png"))
+        d = _draws(1, i)
+        garments = [random_garment(d, cat, kind, fabric) for cat, kind, fabric in outfit]
+        person, backdrop, light = example_person(i)
+        written.append(write_png(render_portrait(person, garments, size, backdrop, light, PHOTO), directory / f"{stem}.png"))
         portraits.append({"file": f"{stem}.png", "wearing": {g.category: g.kind for g in garments}})
     garments = []
     for i, (stem, cat, kind, fabric) in enumerate(GARMENTS):
-        g = random_garment(_rng(2, i), cat, kind, fabric)
-        written.append(write_png(render_garment(g, size), directory / f"{stem}.png"))
+        g = random_garment(_draws(2, i), cat, kind, fabric)
+        written.append(write_png(render_product(g, example_shot(i), size), directory / f"{stem}.png"))
         garments.append({"file": f"{stem}.png", "category": cat, "kind": kind, "fabric": fabric})
     meta = {
         "generator": "models.data.examples.write_examples",

@@ -1,9 +1,9 @@
 """People of the synthetic world: what varies (``Person``) and the pixel skeleton (``Body``).
 
-A ``Person`` holds size-free random draws: skin, hair, body shape, pose, framing, light and
-background. ``build_body`` turns it into pixel geometry for one image size. Geometry lives
-in a *body frame* (origin at the centre of the hips, y down, pixels) that is leaned and
-placed into the image by ``Body.to_image``; garments are laid out in the same frame.
+A ``Person`` holds size-free random draws: skin, hair, body shape, pose and framing.
+``build_body`` turns it into pixel geometry for one scene size. Geometry lives in a *body
+frame* (origin at the centre of the hips, y down, pixels) that is leaned and placed into
+the scene by ``Body.frame``; worn garments are laid out in the same frame.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .textures import cdf, choice_p, jitter
+from .draws import Draws, cdf
+from .geometry import Frame
 
-# Skin tones from very light to very deep (sRGB).
+# Skin tones from very light to very deep (sRGB), interpolated continuously.
 SKIN_TONES = (
     (250, 222, 200), (238, 196, 170), (224, 172, 138), (200, 144, 106),
     (170, 112, 78), (134, 86, 58), (100, 64, 44), (72, 46, 32),
@@ -23,127 +24,109 @@ HAIR_COLOURS = (
     (18, 16, 15), (40, 28, 22), (70, 48, 32), (105, 72, 44), (150, 104, 60),
     (196, 158, 98), (224, 196, 140), (150, 62, 34), (125, 125, 125), (225, 225, 220),
 )  # fmt: skip
-HAIR_STYLES = ("short", "bob", "long", "bun", "buzz", "curly")
-ARM_POSES = ("down", "out", "hip", "front")
-BACKGROUNDS = ("flat", "gradient", "studio", "room", "plaster")
-_BG_CDF = cdf((0.2, 0.22, 0.2, 0.26, 0.12))
-_HAIR_CDF = cdf((0.22, 0.18, 0.3, 0.12, 0.1, 0.08))
-_POSE_CDF = cdf((0.42, 0.24, 0.2, 0.14))
-
-
-@dataclass(frozen=True)
-class Background:
-    kind: str
-    colors: tuple[tuple[int, int, int], ...]
-    floor: float  # wall/floor line as a fraction of the image height (room, studio)
-    frames: tuple[tuple[float, float, float, float], ...] = ()  # (x0, y0, x1, y1) fractions
-    seed: int = 0
+HAIR_STYLES = ("short", "bob", "long", "bun", "buzz", "curly", "ponytail", "afro")
+_HAIR_CDF = cdf((0.18, 0.15, 0.25, 0.1, 0.08, 0.08, 0.1, 0.06))
+ARM_POSES = ("down", "out", "hip", "front", "raised", "behind")
+_POSE_CDF = cdf((0.34, 0.2, 0.18, 0.12, 0.06, 0.1))
+FRAMINGS = ("full", "three_quarter", "half")
+# framing by category: a lower garment needs the legs in view
+_FRAMING_CDF = {"upper": cdf((0.4, 0.25, 0.35)), "lower": cdf((0.65, 0.35, 0.0)), "dress": cdf((0.55, 0.3, 0.15))}
+SHOE_COLOURS = ((30, 30, 30), (240, 240, 240), (110, 70, 40), (60, 60, 80), (150, 30, 40), (200, 180, 150))
 
 
 @dataclass(frozen=True)
 class Person:
-    """Size-free description of one person, pose, light and background."""
+    """Size-free description of one person, pose and framing."""
 
     skin: tuple[int, int, int]
     hair_color: tuple[int, int, int]
     hair_style: str
     lip: tuple[int, int, int]
+    iris: tuple[int, int, int]
     shoes: tuple[int, int, int]
     masculinity: float  # 0..1: shoulder/hip ratio and waist
-    weight: float  # width multiplier, ~0.85..1.3
+    weight: float  # width multiplier, ~0.82..1.35
     head: float  # head height / body height
     neck: float  # neck length / body height
     legs: float  # leg length factor
-    height: float  # head top to sole, as a fraction of the image height
-    top: float  # head top, as a fraction of the image height
-    cx: float  # horizontal centre, as a fraction of the image width
+    framing: str  # one of FRAMINGS
+    height: float  # head top to sole, as a fraction of the scene height (> 1: cut off below)
+    top: float  # head top, as a fraction of the scene height
+    cx: float  # horizontal centre, as a fraction of the scene width
     lean: float  # radians, about the hips
     turn: float  # -1..1: slight body turn (far side narrower, face shifted)
     arm_pose: tuple[str, str]  # viewer's left arm, viewer's right arm
     arm_angle: tuple[float, float]  # upper-arm angle from vertical, outward positive (radians)
     elbow: tuple[float, float]  # extra forearm angle (down/out poses) or target offset
     leg_spread: tuple[float, float]  # radians, outward
-    hair_len: float  # long styles: how far down the back/front strands go (0..1)
+    hair_len: float  # long styles: how far down the strands go (0..1)
     front_strands: tuple[bool, bool]  # long hair falling in front of each shoulder
-    light: tuple[float, float, float]  # unit vector towards the light (x right, y down, z viewer)
-    background: Background
 
 
-def _background(rng: np.random.Generator) -> Background:
-    kind = BACKGROUNDS[choice_p(rng, _BG_CDF)]
-    light = tuple(int(v) for v in rng.integers(150, 250, 3))
-    base = jitter(rng, light, 12)
-    other = jitter(rng, base, 35)
-    floor = float(rng.uniform(0.62, 0.86))
-    frames: list[tuple[float, float, float, float]] = []
-    colors = [base, other]
-    if kind == "room":
-        colors.append(jitter(rng, (150, 110, 75), 30))  # wooden floor
-        colors.append(jitter(rng, (235, 235, 230), 12))  # baseboard / window light
-        for _ in range(int(rng.integers(0, 3))):
-            w, h = rng.uniform(0.12, 0.3), rng.uniform(0.12, 0.3)
-            x0 = rng.uniform(-0.05, 1.0 - w * 0.5)
-            y0 = rng.uniform(0.06, max(floor - h - 0.1, 0.07))
-            frames.append((float(x0), float(y0), float(x0 + w), float(y0 + h)))
-    if kind == "plaster":
-        colors = [jitter(rng, base, 10), jitter(rng, base, 25)]
-    return Background(kind, tuple(colors), floor, tuple(frames), int(rng.integers(2**31)))
-
-
-def _arm(rng: np.random.Generator, pose: str) -> tuple[float, float]:
-    d = np.radians
+def _arm(d: Draws, pose: str) -> tuple[float, float]:
+    r = np.radians
     if pose == "down":
-        return float(d(rng.uniform(4, 12))), float(d(rng.uniform(-4, 10)))
+        return float(r(d.uniform(4, 12))), float(r(d.uniform(-4, 10)))
     if pose == "out":
-        return float(d(rng.uniform(20, 42))), float(d(rng.uniform(-12, 20)))
+        return float(r(d.uniform(20, 42))), float(r(d.uniform(-12, 20)))
     if pose == "hip":
-        return float(d(rng.uniform(30, 48))), float(rng.uniform(-0.5, 0.5))
-    return float(d(rng.uniform(-4, 6))), float(rng.uniform(-0.5, 0.5))  # front
+        return float(r(d.uniform(30, 48))), d.uniform(-0.5, 0.5)
+    if pose == "raised":  # the hand goes to the back of the head
+        return float(r(d.uniform(118, 150))), d.uniform(-0.5, 0.5)
+    if pose == "behind":  # the forearm goes behind the back
+        return float(r(d.uniform(6, 16))), d.uniform(-0.5, 0.5)
+    return float(r(d.uniform(-4, 6))), d.uniform(-0.5, 0.5)  # front: the hand rests on the belly
 
 
-def random_person(rng: np.random.Generator) -> Person:
-    """Draw a person, a pose, a light and a background."""
-    tone = rng.uniform(0, len(SKIN_TONES) - 1)
+def random_framing(d: Draws, category: str, landscape: bool) -> tuple[str, float, float, float]:
+    """(framing, height, top, cx) for a garment of ``category`` in a portrait or landscape scene."""
+    framing = d.weighted(FRAMINGS, _FRAMING_CDF[category])
+    lo, hi = {"full": (0.78, 0.93), "three_quarter": (1.15, 1.5), "half": (1.75, 2.3)}[framing]
+    if landscape:  # the short side is the height: people are framed a little looser
+        lo, hi = lo * 0.94, hi * 0.92
+    height = d.uniform(lo, hi)
+    top = d.uniform(0.03, 0.09) if framing == "full" else d.uniform(0.03, 0.12)
+    cx = d.uniform(0.28, 0.72) if landscape else 0.5 + d.uniform(-0.09, 0.09)
+    return framing, height, top, cx
+
+
+def random_person(d: Draws, category: str = "upper", landscape: bool = False) -> Person:
+    """Draw a person, a pose and a framing suited to showing a garment of ``category``."""
+    tone = d.uniform(0, len(SKIN_TONES) - 1)
     i = int(tone)
     f = tone - i
-    skin = np.add(np.multiply(SKIN_TONES[i], 1 - f), np.multiply(SKIN_TONES[min(i + 1, len(SKIN_TONES) - 1)], f))
-    skin = jitter(rng, skin, 6)
-    hair = jitter(rng, HAIR_COLOURS[int(rng.integers(len(HAIR_COLOURS)))], 10)
-    style = HAIR_STYLES[choice_p(rng, _HAIR_CDF)]
-    lip = jitter(rng, np.multiply(skin, (0.78, 0.55, 0.55)) + (30, 0, 5), 8)
-    shoes = jitter(rng, [(30, 30, 30), (240, 240, 240), (110, 70, 40), (60, 60, 80)][int(rng.integers(4))], 10)
-    p = rng.random()
-    poses = []
-    for _ in range(2):
-        poses.append(ARM_POSES[choice_p(rng, _POSE_CDF)])
-    if poses[0] == poses[1] == "front" and p < 0.7:
+    j = min(i + 1, len(SKIN_TONES) - 1)
+    skin = d.jitter([a * (1 - f) + b * f for a, b in zip(SKIN_TONES[i], SKIN_TONES[j], strict=True)], 6)
+    hair = d.jitter(d.choice(HAIR_COLOURS), 10)
+    style = d.weighted(HAIR_STYLES, _HAIR_CDF)
+    lip = d.jitter((skin[0] * 0.78 + 30, skin[1] * 0.55, skin[2] * 0.55 + 5), 8)
+    iris = d.jitter(d.choice(((40, 26, 18), (70, 45, 25), (60, 90, 110), (70, 95, 60))), 8)
+    shoes = d.jitter(d.choice(SHOE_COLOURS), 10)
+    poses = [d.weighted(ARM_POSES, _POSE_CDF) for _ in range(2)]
+    if poses[0] == poses[1] == "front" and d.chance(0.7):
         poses[1] = "down"
-    a0, e0 = _arm(rng, poses[0])
-    a1, e1 = _arm(rng, poses[1])
-    # mostly full-length shots, a quarter closer three-quarter shots (head to thighs or knees)
-    height = float(rng.uniform(0.8, 1.1) if rng.random() < 0.75 else rng.uniform(1.1, 1.5))
-    light = np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.7, -0.15), rng.uniform(0.6, 1.0)])
-    light /= np.linalg.norm(light)
+    if poses[0] == poses[1] == "raised":
+        poses[1] = "hip"
+    a0, e0 = _arm(d, poses[0])
+    a1, e1 = _arm(d, poses[1])
+    framing, height, top, cx = random_framing(d, category, landscape)
     long_hair = style == "long"
     return Person(
-        skin=skin, hair_color=hair, hair_style=style, lip=lip, shoes=shoes,
-        masculinity=float(rng.uniform(0, 1)), weight=float(rng.uniform(0.85, 1.28)),
-        head=float(rng.uniform(0.122, 0.142)), neck=float(rng.uniform(0.028, 0.045)),
-        legs=float(rng.uniform(0.96, 1.04)), height=height,
-        top=float(rng.uniform(0.025, 0.075)), cx=float(0.5 + rng.uniform(-0.1, 0.1)),
-        lean=float(np.radians(rng.uniform(-3.5, 3.5))), turn=float(rng.uniform(-1, 1) * rng.random()),
+        skin=skin, hair_color=hair, hair_style=style, lip=lip, iris=iris, shoes=shoes,
+        masculinity=d.random(), weight=d.uniform(0.82, 1.35),
+        head=d.uniform(0.122, 0.142), neck=d.uniform(0.028, 0.045), legs=d.uniform(0.96, 1.04),
+        framing=framing, height=height, top=top, cx=cx,
+        lean=float(np.radians(d.uniform(-3.5, 3.5))), turn=d.uniform(-1, 1) * d.random(),
         arm_pose=(poses[0], poses[1]), arm_angle=(a0, a1), elbow=(e0, e1),
-        leg_spread=(float(np.radians(rng.uniform(0.5, 6))), float(np.radians(rng.uniform(0.5, 6)))),
-        hair_len=float(rng.uniform(0.3, 1.0)),
-        front_strands=(bool(long_hair and rng.random() < 0.5), bool(long_hair and rng.random() < 0.5)),
-        light=(float(light[0]), float(light[1]), float(light[2])),
-        background=_background(rng),
+        leg_spread=(float(np.radians(d.uniform(0.5, 6))), float(np.radians(d.uniform(0.5, 6)))),
+        hair_len=d.uniform(0.3, 1.0),
+        front_strands=(long_hair and d.chance(0.5), long_hair and d.chance(0.5)),
     )  # fmt: skip
 
 
 @dataclass
 class Limb:
-    """A chain of joints with a radius at each; pixel body-frame coordinates."""
+    """A chain of joints with a radius at each; body-frame pixels."""
 
     joints: np.ndarray  # (k, 2)
     radii: np.ndarray  # (k,)
@@ -151,57 +134,37 @@ class Limb:
 
 @dataclass
 class Body:
-    """Pixel geometry of a person at one image size, in the body frame (see module doc)."""
+    """Pixel geometry of a person at one scene size, in the body frame (see module doc)."""
 
     size: tuple[int, int]
     P: float  # body height in pixels
-    origin: np.ndarray  # image position of the body-frame origin
-    lean: float
-    turn: float
+    frame: Frame  # body frame → scene pixels
     levels: dict[str, float]  # y of named levels in the body frame
     widths: dict[str, float]  # half-widths in pixels
     side_scale: tuple[float, float]  # width multipliers of the viewer's left / right side
     centre: float  # x of the sternum line (shifts with the turn)
     arms: tuple[Limb, Limb]  # shoulder, elbow, wrist (viewer's left, right)
     hands: tuple[np.ndarray, np.ndarray]  # hand direction unit vectors
+    behind: tuple[bool, bool]  # arms behind the back: drawn before the torso
     legs: tuple[Limb, Limb]  # hip joint, knee, calf, ankle
     head_c: np.ndarray
     head_r: tuple[float, float]
     face_shift: float
-    light: np.ndarray
-
-    def __post_init__(self):
-        c, s = float(np.cos(self.lean)), float(np.sin(self.lean))
-        self._rt = np.array([[c, s], [-s, c]])  # row vectors: p @ _rt rotates by lean
-        self._cs = (np.float32(c), np.float32(s))
-        self._o32 = (np.float32(self.origin[0]), np.float32(self.origin[1]))
-
-    def to_image(self, pts: np.ndarray) -> np.ndarray:
-        """Body-frame points (k, 2) to image pixel coordinates."""
-        return np.asarray(pts, dtype=np.float64) @ self._rt + self.origin
-
-    def to_body(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Image pixel coordinates (arrays) to body-frame coordinates (float32)."""
-        c, s = self._cs
-        dx = X - self._o32[0]
-        dy = Y - self._o32[1]
-        return dx * c + dy * s, dy * c - dx * s
 
 
 def build_body(person: Person, size: tuple[int, int]) -> Body:
-    """Lay ``person`` out in pixels for an image of ``size`` = (H, W)."""
+    """Lay ``person`` out in pixels for a scene of ``size`` = (H, W)."""
     H, W = size
     P = person.height * H
     g, wgt = person.masculinity, person.weight
-    head = person.head
-    chin = head
+    chin = person.head
     neck_base = chin + person.neck
     sh = neck_base + 0.022
     legf = person.legs
     hip = 0.485
     lv = {
         "top": 0.0, "chin": chin, "neck_base": neck_base, "shoulder": sh, "armpit": sh + 0.07,
-        "chest": sh + 0.095, "waist": 0.385 + 0.01 * (1 - legf) * 5, "hip": hip, "crotch": hip + 0.04,
+        "chest": sh + 0.095, "waist": 0.385 + 0.05 * (1 - legf), "hip": hip, "crotch": hip + 0.04,
         "knee": hip + (0.73 - hip) * legf, "ankle": hip + (0.955 - hip) * legf, "sole": hip + (1.0 - hip) * legf,
     }  # fmt: skip
     levels = {k: (v - hip) * P for k, v in lv.items()}
@@ -223,10 +186,11 @@ def build_body(person: Person, size: tuple[int, int]) -> Body:
     t = person.turn
     side_scale = (1 - 0.16 * max(0.0, -t) + 0.04 * max(0.0, t), 1 - 0.16 * max(0.0, t) + 0.04 * max(0.0, -t))
     centre = 0.28 * t * widths["chest"]
-    origin = np.array([person.cx * W, (person.top + hip * person.height) * H])
+    frame = Frame((person.cx * W, (person.top + hip * person.height) * H), person.lean)
+    rx, ry = person.head * P * 0.385, person.head * P * 0.5
+    head_c = np.array([centre * 0.6, levels["top"] + ry])
 
-    arms = []
-    hands = []
+    arms, hands = [], []
     for k, sign in enumerate((-1, 1)):
         m = side_scale[k]
         r = widths["arm"]
@@ -234,7 +198,7 @@ def build_body(person: Person, size: tuple[int, int]) -> Body:
         L1, L2 = 0.172 * P, 0.148 * P
         pose = person.arm_pose[k]
         a = person.arm_angle[k]
-        if pose in ("down", "out"):  # keep hanging arms clear of the hips
+        if pose in ("down", "out", "behind"):  # keep hanging arms clear of the hips
             clear = widths["hip"] * m + widths["elbow"] * 0.9 - abs(A[0])
             a = max(a, float(np.arctan2(clear, levels["hip"] - A[1])))
         d1 = np.array([sign * np.sin(a), np.cos(a)])
@@ -251,7 +215,11 @@ def build_body(person: Person, size: tuple[int, int]) -> Body:
                 target = np.array(
                     [sign * widths["waist"] * m * 1.05, levels["waist"] + (0.5 + 0.3 * person.elbow[k]) * 0.06 * P]
                 )
-            else:  # front: the hand rests on the belly
+            elif pose == "raised":
+                target = head_c + np.array([sign * rx * (0.3 + 0.2 * person.elbow[k]), -0.45 * ry])
+            elif pose == "behind":
+                target = np.array([centre - sign * 0.02 * P, levels["waist"] + (0.04 + 0.02 * person.elbow[k]) * P])
+            else:  # front
                 target = np.array(
                     [centre - sign * (0.02 + 0.02 * person.elbow[k]) * P, levels["waist"] + 0.04 * person.elbow[k] * P]
                 )
@@ -267,23 +235,20 @@ def build_body(person: Person, size: tuple[int, int]) -> Body:
         m = side_scale[k]
         J = np.array([sign * (widths["hip"] * m - widths["thigh"] * 0.92), 0.012 * P])
         b = person.leg_spread[k]
-        Ly = levels["ankle"] - J[1]
         d = np.array([sign * np.sin(b), np.cos(b)])
         Kn = J + d * (levels["knee"] - J[1]) / np.cos(b)
         Kn[0] -= sign * 0.006 * P
-        An = J + d * Ly / np.cos(b)
+        An = J + d * (levels["ankle"] - J[1]) / np.cos(b)
         Ca = Kn + (An - Kn) * 0.28
         legs.append(
             Limb(np.stack([J, Kn, Ca, An]), np.array([widths["thigh"], widths["knee"], widths["calf"], widths["ankle"]]))
         )
 
-    rx, ry = head * P * 0.385, head * P * 0.5
-    head_c = np.array([centre * 0.6, levels["top"] + ry])
     return Body(
-        size=(H, W), P=P, origin=origin, lean=person.lean, turn=t, levels=levels, widths=widths,
-        side_scale=side_scale, centre=centre, arms=(arms[0], arms[1]), hands=(hands[0], hands[1]),
+        size=(H, W), P=P, frame=frame, levels=levels, widths=widths, side_scale=side_scale, centre=centre,
+        arms=(arms[0], arms[1]), hands=(hands[0], hands[1]),
+        behind=(person.arm_pose[0] == "behind", person.arm_pose[1] == "behind"),
         legs=(legs[0], legs[1]), head_c=head_c, head_r=(rx, ry), face_shift=0.3 * t * rx,
-        light=np.asarray(person.light, dtype=np.float32),
     )  # fmt: skip
 
 

@@ -1,1010 +1,598 @@
-"""Rendering: layers (coverage + colour inside a box) composited back to front.
+"""People and garments as ``Part``s: polygons in back-to-front order and the shaders that colour them.
 
-Each body or garment part becomes one ``Layer``. Coverage comes from PIL polygon fills at
-2-4× (``geometry.raster``); colour is computed with numpy only inside the layer's box, so
-the cost follows the area a part covers. Images are float32 channel-first (3, H, W) while
-rendering (numpy broadcasts over long rows that way) and become uint8 (H, W, 3) at the end.
-Shading is Lambertian on simple normals: cylinders across limbs, torso and garments, an
-ellipsoid for the head, plus a few sinusoidal folds on garments.
+Shading is soft Lambertian light with wrap-around (``Light``: direction, key and ambient
+colours, softness) on simple normals: cylinders across limbs, torso, garments, sleeves and
+trouser legs, an ellipsoid for the head. Garments sample their fabric (``fabric.Fabric``,
+folds baked in): worn, the front panel wraps a cylinder, so the fabric compresses towards
+the sides; flat, s follows x and v follows y. ``PersonScene.outfit`` lists the parts of
+the person wearing an outfit in drawing order; ``raster`` does the rest.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from PIL import Image, ImageFilter
 
-from .garments import Garment, GarmentShape, Sleeve, flat_shape, worn_shape
-from .geometry import (
-    Box,
-    ProfileLUT,
-    bbox,
-    capsule,
-    catmull_rom,
-    clip,
-    ellipse,
-    layer_coverage,
-    lin,
-    raster_rgba,
-    seg_coords,
-)
+from .draws import Draws
+from .fabric import Fabric
+from .garments import Garment, GarmentShape, Sleeve, worn_shape
+from .geometry import ProfileLUT, capsule, catmull_rom, clip, ellipse, lin
 from .people import Body, Person, build_body, torso_profile
-from .textures import make_texture
+from .raster import Part, PartMap
 
 F32 = np.float32
-ONE = F32(1.0)
-ZERO = F32(0.0)
-
-
-class Layer(NamedTuple):
-    box: Box
-    alpha: np.ndarray  # (h, w) float32 coverage
-    rgb: np.ndarray  # (3, h, w) or (3, 1, 1) float32 colour
-    tag: str | None = None  # garment category, for visibility masks
+ONE, ZERO = F32(1.0), F32(0.0)
 
 
 def _rgb(color) -> np.ndarray:
-    return (np.asarray(color, dtype=F32) / F32(255.0)).reshape(3, 1, 1)
+    """An sRGB colour as float32 (3, 1) in [0, 1]."""
+    return (np.asarray(color, dtype=F32) / F32(255.0)).reshape(3, 1)
 
 
-def supersampling(size: tuple[int, int]) -> int:
-    """Coverage supersampling: 4× for small images, 2× otherwise."""
-    return 4 if size[0] < 200 else 2
+# ---------------------------------------------------------------------------------------
+# light
 
 
-def composite(
-    img: np.ndarray, layer: Layer, vis: np.ndarray | None = None, tag: str | None = None, origin=(0, 0)
-) -> None:
-    """Blend ``layer`` into ``img`` (3, H, W) in place; track where ``tag`` stays visible in ``vis``.
-
-    ``origin`` (y, x) is where ``img`` (and ``vis``) sit in the full image, so a crop of it
-    can be composited with the same arithmetic per pixel.
-    """
-    b = layer.box
-    a = layer.alpha
-    y0, x0 = b.y0 - origin[0], b.x0 - origin[1]
-    y1, x1 = y0 + (b.y1 - b.y0), x0 + (b.x1 - b.x0)
-    region = img[:, y0:y1, x0:x1]
-    region += (layer.rgb - region) * a
-    if vis is not None:
-        vr = vis[y0:y1, x0:x1]
-        if tag is not None and layer.tag == tag:
-            vr += (ONE - vr) * a
-        else:
-            vr *= ONE - a
+@dataclass(frozen=True)
+class Light:
+    direction: tuple[float, float, float]  # unit vector towards the key light (x right, y down, z viewer)
+    key: tuple[float, float, float]  # key light colour and strength
+    ambient: tuple[float, float, float]  # fill light colour and strength
+    wrap: float  # 0: hard light; up to 0.8: soft (light wraps round the form)
 
 
-def union_box(layers) -> Box | None:
-    """The smallest box holding every layer's box (None for no layers)."""
-    boxes = [layer.box for layer in layers]
-    if not boxes:
-        return None
-    return Box(min(b.y0 for b in boxes), max(b.y1 for b in boxes), min(b.x0 for b in boxes), max(b.x1 for b in boxes))
+def random_light(d: Draws) -> Light:
+    v = np.array([d.uniform(-0.7, 0.7), d.uniform(-0.8, -0.1), d.uniform(0.5, 1.0)])
+    v /= np.linalg.norm(v)
+    soft = d.random()
+    warm = d.uniform(-1, 1)  # key light warmer (> 0) or cooler than the fill
+    key = 0.72 - 0.22 * soft
+    amb = 0.32 + 0.2 * soft
+    return Light(
+        direction=(float(v[0]), float(v[1]), float(v[2])),
+        key=(key * (1 + 0.07 * warm), key, key * (1 - 0.07 * warm)),
+        ambient=(amb * (1 - 0.05 * warm), amb, amb * (1 + 0.05 * warm)),
+        wrap=0.1 + 0.7 * soft,
+    )
 
 
-_BAND_PIXELS = 24576  # pixels per band when compositing: a band's floats stay in the CPU cache
-
-
-def bands(y0: int, y1: int, width: int):
-    """Row ranges [a, b) covering [y0, y1) in bands of about ``_BAND_PIXELS`` pixels."""
-    rows = max(8, _BAND_PIXELS // max(width, 1))
-    for a in range(y0, y1, rows):
-        yield a, min(a + rows, y1)
-
-
-def layer_rows(layer: Layer, y0: int, y1: int) -> Layer | None:
-    """The part of ``layer`` in image rows [y0, y1) (None if it has none there)."""
-    b = layer.box
-    a0, a1 = max(b.y0, y0), min(b.y1, y1)
-    if a0 >= a1:
-        return None
-    if a0 == b.y0 and a1 == b.y1:
-        return layer
-    rgb = layer.rgb
-    if rgb.shape[1] != 1:
-        rgb = rgb[:, a0 - b.y0 : a1 - b.y0]
-    return Layer(Box(a0, a1, b.x0, b.x1), layer.alpha[a0 - b.y0 : a1 - b.y0], rgb, layer.tag)
-
-
-def composite_all(img: np.ndarray, layers: list[Layer], vis=None, tag=None, origin=(0, 0)) -> None:
-    """``composite`` each of ``layers`` in turn, band by band: the same arithmetic per pixel,
-    in the same order, but each band's pixels stay in cache through all the layers."""
-    _, h, w = img.shape
-    oy, ox = origin
-    for a, b in bands(oy, oy + h, w):
-        for layer in layers:
-            part = layer_rows(layer, a, b)
-            if part is not None:
-                composite(img, part, vis, tag, origin)
-
-
-def _layer(polys: list[np.ndarray], size, ss, pad: float = 1.0) -> tuple[Box, np.ndarray] | None:
-    return layer_coverage(polys, size, ss, pad)
-
-
-def _cyl_shade(a: np.ndarray, px, py, light, amb: float = 0.46, dif: float = 0.62) -> np.ndarray:
-    """Lambert shading of a cylinder; ``a`` in [-1, 1] is the position across it along (px, py)."""
-    a = clip(a, F32(-0.97), F32(0.97))
-    nz = np.sqrt(ONE - a * a)
-    d = a * (px * F32(light[0]) + py * F32(light[1])) + nz * F32(light[2])
-    return F32(amb) + F32(dif) * np.maximum(d, ZERO)
-
-
+PRODUCT_LIGHT = Light((-0.25, -0.45, 0.86), (0.42, 0.42, 0.42), (0.62, 0.62, 0.62), 0.6)
 _LUT_N = 256
 
 
-def _shade_lut(px: float, py: float, light, amb: float = 0.46, dif: float = 0.62) -> np.ndarray:
-    """``_cyl_shade`` tabulated over a in [-1, 1] for one normal direction (cached)."""
-    return _shade_lut_cached(px, py, tuple(np.asarray(light, F32).tolist()), amb, dif)
+_A = np.linspace(-1, 1, _LUT_N, dtype=F32)  # a across a cylinder, for its light table
+_NZ = np.sqrt(np.maximum(F32(1) - _A * _A, F32(0.0004)))  # the normal's z there
 
 
-@lru_cache(maxsize=256)
-def _shade_lut_cached(px: float, py: float, light: tuple, amb: float, dif: float) -> np.ndarray:
-    lut = _cyl_shade(np.linspace(-1, 1, _LUT_N, dtype=F32), F32(px), F32(py), np.asarray(light, F32), amb, dif)
-    lut.flags.writeable = False
-    return lut
+class Shading:
+    """A ``Light`` applied to normals: (3, n) multipliers of an albedo."""
+
+    def __init__(self, light: Light):
+        self.light = light
+        lx, ly, lz = light.direction
+        self.L = (F32(lx), F32(ly), F32(lz))
+        self.key = np.asarray(light.key, dtype=F32).reshape(3, 1)
+        self.amb = np.asarray(light.ambient, dtype=F32).reshape(3, 1)
+        self._w = F32(1.0 / (1.0 + light.wrap))
+        self._wb = F32(light.wrap / (1.0 + light.wrap))
+        self._tables: dict[tuple[float, float], np.ndarray] = {}
+
+    def dot(self, ndotl: np.ndarray) -> np.ndarray:
+        """Light (3, n) for cosines ``ndotl`` (n,) between normals and the light."""
+        diffuse = ndotl * self._w
+        diffuse += self._wb
+        clip(diffuse, ZERO, ONE, out=diffuse)
+        return self.amb + self.key * diffuse
+
+    def cylinder_table(self, px: float, py: float) -> np.ndarray:
+        """The light (3, _LUT_N) over a in [-1, 1] on a cylinder across (px, py)."""
+        key = (px, py)
+        table = self._tables.get(key)
+        if table is None:
+            table = self._tables[key] = self.dot(_A * F32(px * self.L[0] + py * self.L[1]) + _NZ * self.L[2])
+        return table
 
 
-def _lookup(lut: np.ndarray, a: np.ndarray) -> np.ndarray:
-    i = clip((a + ONE) * F32((_LUT_N - 1) / 2) + F32(0.5), ZERO, F32(_LUT_N - 1)).astype(np.intp)
-    return lut[i]
-
-
-# ---------------------------------------------------------------------------------------
-# background
-
-
-def render_background(person: Person, size: tuple[int, int], body: Body | None = None) -> np.ndarray:
-    """The backdrop as float32 (3, H, W)."""
-    H, W = size
-    bg = person.background
-    c0, c1 = _rgb(bg.colors[0]), _rgb(bg.colors[1])
-    y = (np.arange(H, dtype=F32)[None, :, None] + F32(0.5)) / F32(H)
-    x = (np.arange(W, dtype=F32)[None, None, :] + F32(0.5)) / F32(W)
-    img = np.empty((3, H, W), F32)
-    if bg.kind == "flat":
-        img[:] = c0
-    elif bg.kind == "gradient":  # (products written straight into img: one pass, same values)
-        np.multiply(c0 + (c1 - c0) * y, ONE - F32(0.24) * (x - F32(0.5)) ** 2, out=img)
-    elif bg.kind == "studio":
-        t = clip((y - F32(bg.floor)) / F32(0.18), ZERO, ONE)
-        t = t * t * (F32(3) - F32(2) * t)
-        vignette = (x - F32(0.5)) ** 2 + (y - F32(0.45)) ** 2
-        vignette *= F32(0.25)
-        np.subtract(ONE, vignette, out=vignette)
-        np.multiply(c0 + (c1 * F32(0.9) - c0) * t, vignette, out=img)
-    elif bg.kind == "plaster":
-        rng = np.random.default_rng(bg.seed)
-        small = rng.random((7, 6), dtype=np.float32)
-        noise = np.asarray(Image.fromarray(small, mode="F").resize((W, H), Image.Resampling.BICUBIC))
-        np.multiply(c1 - c0, clip(noise, ZERO, ONE), out=img)
-        img += c0
-        img *= F32(0.92) + F32(0.08) * (ONE - y)
-    else:  # room: wall, baseboard, wooden floor, a few frames or windows
-        rng = np.random.default_rng(bg.seed)
-        fy = int(bg.floor * H)
-        img[:, :fy] = c0 * (F32(0.9) + F32(0.1) * y[:, :fy])
-        rows = np.arange(fy, H, dtype=F32)
-        depth = (rows - F32(fy)) / F32(max(H - fy, 1))  # planks get taller towards the viewer
-        plank = np.floor(np.sqrt(np.maximum(depth, ZERO)) * F32(9)).astype(np.intp)
-        shade = (F32(0.85) + F32(0.25) * rng.random(16, dtype=np.float32))[plank]
-        img[:, fy:] = _rgb(bg.colors[2]) * (shade * (F32(0.8) + F32(0.2) * depth))[None, :, None]
-        bb = max(1, int(0.018 * H))
-        img[:, max(fy - bb, 0) : fy] = _rgb(bg.colors[3]) * F32(0.95)
-        for x0, y0, x1, y1 in bg.frames:
-            X0, X1 = int(clip(x0 * W, 0, W)), int(clip(x1 * W, 0, W))
-            Y0, Y1 = int(clip(y0 * H, 0, fy)), int(clip(y1 * H, 0, fy))
-            border = max(1, int(0.012 * H))
-            if X1 - X0 < 2 * border + 2 or Y1 - Y0 < 2 * border + 2:
-                continue
-            img[:, Y0:Y1, X0:X1] = c1 * F32(0.6)
-            inner = img[:, Y0 + border : Y1 - border, X0 + border : X1 - border]
-            gy = np.linspace(0, 1, inner.shape[1], dtype=F32)[None, :, None]
-            inner[:] = _rgb(bg.colors[3]) * (ONE - F32(0.3) * gy) + c1 * F32(0.3) * gy
-    if body is not None and bg.kind in ("studio", "room", "gradient"):
-        _floor_shadow(img, body)
-    return img
-
-
-def _floor_shadow(img: np.ndarray, body: Body) -> None:
-    H, W = img.shape[1:]
-    feet = [body.to_image(leg.joints[-1]) for leg in body.legs]
-    cx = (feet[0][0] + feet[1][0]) / 2
-    cy = max(feet[0][1], feet[1][1]) + 0.03 * body.P
-    rx, ry = abs(feet[1][0] - feet[0][0]) / 2 + 0.09 * body.P, 0.025 * body.P
-    box = bbox([np.array([[cx - rx, cy - ry], [cx + rx, cy + ry]])], (H, W), 1)
-    if box is None:
-        return
-    X, Y = box.grid()
-    q = ((X - F32(cx)) / F32(rx)) ** 2 + ((Y - F32(cy)) / F32(ry)) ** 2
-    img[:, box.y0 : box.y1, box.x0 : box.x1] *= ONE - F32(0.35) * clip(ONE - q, ZERO, ONE)
+def _lookup(table: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Entries of a (3, _LUT_N) table over a in [-1, 1]."""
+    i = a * F32((_LUT_N - 1) / 2)
+    i += F32((_LUT_N - 1) / 2 + 0.5)
+    clip(i, ZERO, F32(_LUT_N - 1), out=i)
+    return np.take(table, i.astype(np.intp), axis=1)
 
 
 # ---------------------------------------------------------------------------------------
-# body
+# the body
 
 
-def _segments_shade(X, Y, segs, light) -> np.ndarray:
-    """Cylinder shading from the nearest of ``segs`` = [(p0, p1, r0, r1)] (image pixels)."""
-    best = shade = None
-    for p0, p1, r0, r1 in segs:
-        t, d = seg_coords(X, Y, p0, p1)
-        r = F32(r0) + F32(r1 - r0) * t
-        dx, dy = p1[0] - p0[0], p1[1] - p0[1]
-        n = np.hypot(dx, dy) + 1e-9
-        sh = _cyl_shade(d / r, F32(-dy / n), F32(dx / n), light)
-        if len(segs) == 1:
-            return sh
-        ex = X - (F32(p0[0]) + F32(dx) * t)
-        ey = Y - (F32(p0[1]) + F32(dy) * t)
-        dist = (ex * ex + ey * ey) / (r * r)
-        if best is None:
-            best, shade = dist, sh
-        else:
-            closer = dist < best
-            best = np.where(closer, dist, best)
-            shade = np.where(closer, sh, shade)
+def _segment(color, p0, p1, r0: float, r1: float, sh: Shading):
+    """Skin on one tapered cylinder from ``p0`` to ``p1`` (scene pixels): the position along
+    and across the axis are linear in (X, Y), the light comes from a table over the cylinder
+    (albedo included)."""
+    dx, dy = float(p1[0] - p0[0]), float(p1[1] - p0[1])
+    L2 = max(dx * dx + dy * dy, 1e-9)
+    L = np.sqrt(L2)
+    ax, ay, a0 = F32(dx / L2), F32(dy / L2), F32(-(p0[0] * dx + p0[1] * dy) / L2)
+    bx, by, b0 = F32(-dy / L), F32(dx / L), F32((p0[0] * dy - p0[1] * dx) / L)
+    table = sh.cylinder_table(-dy / L, dx / L) * _rgb(color)
+    r0, dr = F32(r0), F32(r1 - r0)
+
+    def shade(X, Y):
+        t = X * ax
+        t += Y * ay
+        t += a0
+        clip(t, ZERO, ONE, out=t)
+        d = X * bx
+        d += Y * by
+        d += b0
+        t *= dr
+        t += r0
+        d /= t
+        return _lookup(table, d)
+
     return shade
 
 
-def _limb(body: Body, joints: np.ndarray, radii: np.ndarray, size, ss, color, extra=(), shade_segs=None):
-    j = body.to_image(joints)
-    polys = [capsule(j[i], j[i + 1], radii[i], radii[i + 1]) for i in range(len(j) - 1)]
-    polys.extend(extra)
-    lay = _layer(polys, size, ss)
-    if lay is None:
-        return None
-    box, alpha = lay
-    X, Y = box.grid()
-    if shade_segs is None:
-        shade_segs = [(j[i], j[i + 1], radii[i], radii[i + 1]) for i in range(len(j) - 1)]
-    else:
-        shade_segs = [(body.to_image(p0), body.to_image(p1), r0, r1) for p0, p1, r0, r1 in shade_segs]
-    return Layer(box, alpha, _rgb(color) * _segments_shade(X, Y, shade_segs, body.light))
+def _flat(rgb: np.ndarray, polys: list[np.ndarray], tag: str | None = None) -> Part:
+    """A part of one colour: its shader and its grid shader need no coordinates."""
+    grid = rgb.reshape(3, 1, 1)
+    return Part(polys, lambda X, Y: rgb, tag, lambda X, Y: grid)
 
 
-def body_layers(person: Person, body: Body, size, ss) -> dict[str, list[Layer]]:
-    """Every part of the bare person, grouped by where garments go between them."""
-    skin = _rgb(person.skin)
+class BodyParts(NamedTuple):
+    hair_back: list[Part]
+    arms: tuple[list[Part], list[Part]]  # each arm: upper arm, forearm with the hand
+    legs: list[Part]  # legs and shoes
+    torso: list[Part]
+    neck: list[Part]
+    head: list[Part]  # ears, head and face
+    hair_front: list[Part]
+
+
+def body_parts(person: Person, body: Body, sh: Shading) -> BodyParts:
+    """Every part of the bare person."""
+    fr = body.frame
     lv, wd, P = body.levels, body.widths, body.P
-    out: dict[str, list[Layer]] = {}
-    hair = hair_layers(person, body, size, ss)
-    out["hair_back"] = hair["back"]
-    out["hair_front"] = hair["front"]
-
     legs = []
     shoes = []
     for k, sign in enumerate((-1, 1)):
         leg = body.legs[k]
+        j = fr.to_image(leg.joints)
+        polys = [capsule(j[i], j[i + 1], leg.radii[i], leg.radii[i + 1]) for i in range(len(j) - 1)]
+        legs.append(Part(polys, _segment(person.skin, j[0], j[-1], leg.radii[0], leg.radii[-1], sh)))
         a = leg.joints[-1]
-        shoes.append(body.to_image(ellipse(a + np.array([sign * 0.012 * P, 0.03 * P]), 0.036 * P, 0.022 * P, 0, 20)))
-        lay = _limb(
-            body, leg.joints, leg.radii, size, ss, person.skin,
-            shade_segs=[(leg.joints[0], leg.joints[-1], leg.radii[0], leg.radii[-1])],
-        )  # fmt: skip
-        if lay is not None:
-            legs.append(lay)
-    lay = _layer(shoes, size, ss)
-    if lay is not None:
-        box, alpha = lay
-        X, Y = box.grid()
-        _, by = body.to_body(X, Y)
-        sh = F32(0.7) + F32(0.4) * clip((F32(lv["sole"] + 0.05 * P) - by) * F32(1 / (0.04 * P)), ZERO, ONE)
-        legs.append(Layer(box, alpha, _rgb(person.shoes) * sh))
-    out["legs"] = legs
+        shoes.append(fr.to_image(ellipse(a + np.array([sign * 0.012 * P, 0.03 * P]), 0.036 * P, 0.022 * P, 0, 16)))
+    shoe = _rgb(person.shoes)
+    sole = lv["sole"] + 0.05 * P
 
-    # torso, with the base of the neck and the crotch
+    def shade_shoes(X, Y):
+        _, by = fr.to_local(X, Y)
+        return shoe * (F32(0.7) + F32(0.4) * clip((F32(sole) - by) * F32(1 / (0.04 * P)), ZERO, ONE))
+
+    legs.append(Part(shoes, shade_shoes))
+
+    # the torso, with the base of the neck and the crotch
     ys, hl, hr = torso_profile(body)
     left = catmull_rom(np.stack([-hl, ys], axis=1), 4)
     right = catmull_rom(np.stack([hr, ys], axis=1), 4)
     c = body.centre
     ny = lv["neck_base"]
-    outline = np.concatenate(
-        [
-            [[c - wd["neck"], ny - 0.01 * P], [c - wd["neck"] * 1.7, ny + 0.008 * P]],
-            left,
-            [[0.0, lv["crotch"] + 0.02 * P]],
-            right[::-1],
-            [[c + wd["neck"] * 1.7, ny + 0.008 * P], [c + wd["neck"], ny - 0.01 * P]],
-        ]
-    )
-    torso = []
-    lay = _layer([body.to_image(outline)], size, ss)
-    if lay is not None:
-        box, alpha = lay
-        X, Y = box.grid()
-        bx, by = body.to_body(X, Y)
-        a = ProfileLUT(ys, -hl, hr).across(bx, by) * F32(2) - ONE
-        torso.append(Layer(box, alpha, skin * _cyl_shade(a, ONE, ZERO, body.light)))
-    out["torso"] = torso
-    n0 = body.to_image(np.array([c * 0.8, lv["chin"] - 0.03 * P]))
-    n1 = body.to_image(np.array([c, ny + 0.005 * P]))
-    lay = _layer([capsule(n0, n1, wd["neck"], wd["neck"] * 1.08)], size, ss)
-    neck = []
-    if lay is not None:
-        box, alpha = lay
-        X, Y = box.grid()
-        t, d = seg_coords(X, Y, n0, n1)
-        shade = _cyl_shade(d / F32(wd["neck"]), -ONE, ZERO, body.light)
-        shade *= F32(0.7) + F32(0.3) * clip(t * F32(2.5), ZERO, ONE)  # shadow under the chin
-        neck.append(Layer(box, alpha, skin * shade))
-    out["neck"] = neck
+    outline = np.concatenate([
+        [[c - wd["neck"], ny - 0.01 * P], [c - wd["neck"] * 1.7, ny + 0.008 * P]], left,
+        [[0.0, lv["crotch"] + 0.02 * P]], right[::-1],
+        [[c + wd["neck"] * 1.7, ny + 0.008 * P], [c + wd["neck"], ny - 0.01 * P]],
+    ])  # fmt: skip
+    profile = ProfileLUT(ys, -hl, hr)
+    torso_table = sh.cylinder_table(1, 0) * _rgb(person.skin)
+
+    def shade_torso(X, Y):
+        bx, by = fr.to_local(X, Y)
+        return _lookup(torso_table, profile.across(bx, by)[0])
+
+    torso = [Part([fr.to_image(outline)], shade_torso)]
+    n0 = fr.to_image(np.array([c * 0.8, lv["chin"] - 0.03 * P]))
+    n1 = fr.to_image(np.array([c, ny + 0.005 * P]))
+    neck_skin = _segment(person.skin, n0, n1, wd["neck"], wd["neck"] * 1.08, sh)
+    cy0, cy1 = F32(n0[1]), F32(2.5 / max(n1[1] - n0[1], 1.0))
+
+    def shade_neck(X, Y):  # darker under the chin
+        return neck_skin(X, Y) * (F32(0.72) + F32(0.28) * clip((Y - cy0) * cy1, ZERO, ONE))
+
+    neck = [Part([capsule(n0, n1, wd["neck"], wd["neck"] * 1.08)], shade_neck)]
 
     arms = []
     for k in range(2):
         arm = body.arms[k]
-        d = body.hands[k]
+        dvec = body.hands[k]
         hand_len = 0.085 * P
-        hc = arm.joints[-1] + d * hand_len * 0.42
-        hand = body.to_image(ellipse(hc, hand_len * 0.5, wd["wrist"] * 1.35, float(np.arctan2(d[1], d[0])), 18))
-        lay = _limb(body, arm.joints, arm.radii, size, ss, person.skin, extra=[hand])
-        if lay is not None:
-            arms.append(lay)
-    out["arms"] = arms
-    out["head"] = head_layers(person, body, size, ss)
-    return out
+        hc = arm.joints[-1] + dvec * hand_len * 0.42
+        j = fr.to_image(arm.joints)
+        r = arm.radii
+        hand = fr.to_image(ellipse(hc, hand_len * 0.5, wd["wrist"] * 1.35, float(np.arctan2(dvec[1], dvec[0])), 14))
+        arms.append([
+            Part([capsule(j[0], j[1], r[0], r[1])], _segment(person.skin, j[0], j[1], r[0], r[1], sh)),
+            Part([capsule(j[1], j[2], r[1], r[2]), hand], _segment(person.skin, j[1], j[2], r[1], r[2], sh)),
+        ])  # fmt: skip
+    hair = hair_parts(person, body, sh)
+    return BodyParts(hair[0], (arms[0], arms[1]), legs, torso, neck, head_parts(person, body, sh), hair[1])
 
 
-def head_layers(person: Person, body: Body, size, ss) -> list[Layer]:
-    """Ears, head and face in one pass (one RGBA raster), shaded as an ellipsoid."""
+def head_parts(person: Person, body: Body, sh: Shading) -> list[Part]:
+    """Ears, head and face as one part: the face (eyes, brows, nose, mouth) drawn by Pillow
+    into a tile over the head's box, shaded as an ellipsoid."""
+    fr = body.frame
     rx, ry = body.head_r
     hc = body.head_c
-    ears = [body.to_image(ellipse(hc + (s * rx * 0.97, 0.05 * ry), rx * 0.16, ry * 0.2, 0, 12)) for s in (-1, 1)]
+    L = sh.L
+    cx = F32(hc[0] + body.face_shift * 0.3)
+    skin = np.asarray(person.skin, dtype=np.float64)
+    ears = [fr.to_image(ellipse(hc + (s * rx * 0.97, 0.05 * ry), rx * 0.16, ry * 0.2, 0, 10)) for s in (-1, 1)]
     t = lin(0, 2 * np.pi, 36, False)
-    x = np.cos(t) * rx * (1 - 0.16 * clip(np.sin(t), 0, 1) ** 2)  # an egg, narrower at the chin
-    head = body.to_image(np.stack([x, np.sin(t) * ry], axis=1) + hc)
+    x = np.cos(t) * rx * (1 - 0.16 * np.clip(np.sin(t), 0, 1) ** 2)  # an egg, narrower at the chin
+    head = fr.to_image(np.stack([x, np.sin(t) * ry], axis=1) + hc)
     fx = hc[0] + body.face_shift
     eye_y = hc[1] + 0.06 * ry
-    sclera, iris, brows = [], [], []
+    hair = np.asarray(person.hair_color, dtype=np.float64)
+    face = [(ears, skin * 0.85), ([head], skin)]
     for sign in (-1, 1):
         ex = fx + sign * rx * 0.38
-        sclera.append(body.to_image(ellipse((ex, eye_y), rx * 0.16, ry * 0.075, 0, 12)))
-        iris.append(body.to_image(ellipse((ex + body.face_shift * 0.15, eye_y), rx * 0.075, ry * 0.072, 0, 10)))
-        brows.append(body.to_image(ellipse((ex, eye_y - 0.17 * ry), rx * 0.2, ry * 0.035, sign * -0.12, 12)))
-    nose = body.to_image(ellipse((fx, hc[1] + 0.34 * ry), rx * 0.12, ry * 0.05, 0, 10))
-    mouth = body.to_image(ellipse((fx, hc[1] + 0.58 * ry), rx * 0.27, ry * 0.07, 0, 14))
-    skin8 = tuple(int(c) for c in person.skin)
-    dark = tuple(int(c * 0.8) for c in skin8)
-    hair8 = tuple(int(c * 0.7) for c in person.hair_color)
-    blend = np.asarray(person.skin, dtype=np.float64)
-    nose8 = tuple(int(c) for c in blend * 0.85)  # the nose shadow: skin, darker by half of 0.7
-    brow8 = tuple(int(c) for c in np.asarray(hair8) * 0.9 + blend * 0.1)
-    items = [
-        (ears, (*dark, 255)),
-        ([head], (*skin8, 255)),
-        (sclera, (238, 236, 230, 255)),
-        (iris, (30, 20, 16, 255)),
-        (brows, (*brow8, 255)),
-        ([nose], (*nose8, 255)),
-        ([mouth], (*person.lip, 255)),
-    ]
-    box = bbox(ears + [head], size, 1)
-    if box is None:
-        return []
-    rgb, alpha = raster_rgba(items, box, ss, skin8)
-    X, Y = box.grid()
-    bx, by = body.to_body(X, Y)
-    nx = clip((bx - F32(hc[0] + body.face_shift * 0.3)) * F32(1 / rx), -ONE, ONE)
-    ny = clip((by - F32(hc[1])) * F32(1 / ry), -ONE, ONE)
-    nz = np.sqrt(clip(ONE - nx * nx * F32(0.8) - ny * ny * F32(0.6), ZERO, ONE))
-    L = body.light
-    d = nx * F32(L[0]) + ny * F32(0.6 * L[1]) + nz * F32(L[2])
-    rgb *= F32(0.5) + F32(0.55) * np.maximum(d, ZERO)  # rgb is a fresh array
-    return [Layer(box, alpha, rgb)]
+        face.append(([fr.to_image(ellipse((ex, eye_y), rx * 0.16, ry * 0.075, 0, 10))], (238, 236, 230)))
+        face.append(([fr.to_image(ellipse((ex + body.face_shift * 0.15, eye_y), rx * 0.075, ry * 0.072, 0, 8))], person.iris))
+        face.append(([fr.to_image(ellipse((ex, eye_y - 0.17 * ry), rx * 0.2, ry * 0.035, sign * -0.12, 10))],
+                     hair * 0.63 + skin * 0.1))  # fmt: skip
+    face.append(([fr.to_image(ellipse((fx, hc[1] + 0.34 * ry), rx * 0.12, ry * 0.05, 0, 10))], skin * 0.85))
+    face.append(([fr.to_image(ellipse((fx, hc[1] + 0.58 * ry), rx * 0.27, ry * 0.07, 0, 12))], person.lip))
+    pts = np.concatenate(ears + [head])
+    x0, y0 = (int(v) - 1 for v in np.floor(pts.min(axis=0)))
+    x1, y1 = (int(v) + 1 for v in np.ceil(pts.max(axis=0)))
+    w, h = max(x1 - x0, 1), max(y1 - y0, 1)
+    # the face as a tile over the head's box: feature k drawn with ink k at 2x, then each
+    # subpixel coloured from the palette and averaged
+    tile = PartMap((h, w), 2)
+    palette = [skin]
+    for k, (polys, color) in enumerate(face, 1):
+        tile.draw([p - (x0, y0) for p in polys], k)
+        palette.append(color)
+    sub = np.take(np.asarray(palette, dtype=F32).T * F32(1 / 255), tile.buf, axis=1)  # (3, 2h, 2w)
+    colours = (sub[:, 0::2, 0::2] + sub[:, 1::2, 0::2] + sub[:, 0::2, 1::2] + sub[:, 1::2, 1::2]).reshape(3, -1)
+    colours *= F32(0.25)
+    ox, oy = F32(x0), F32(y0)
+
+    def shade(X, Y):
+        ix = clip(X - ox, ZERO, F32(w - 1)).astype(np.intp)
+        iy = clip(Y - oy, ZERO, F32(h - 1)).astype(np.intp)
+        iy *= w
+        iy += ix
+        bx, by = fr.to_local(X, Y)
+        nx = clip((bx - cx) * F32(1 / rx), -ONE, ONE)
+        ny = clip((by - F32(hc[1])) * F32(1 / ry), -ONE, ONE)
+        nz = np.sqrt(clip(ONE - nx * nx * F32(0.8) - ny * ny * F32(0.6), ZERO, ONE))
+        return np.take(colours, iy, axis=1) * sh.dot(nx * L[0] + ny * (F32(0.6) * L[1]) + nz * L[2])
+
+    return [Part(ears + [head], shade)]
 
 
-def hair_layers(person: Person, body: Body, size, ss) -> dict[str, list[Layer]]:
+def hair_parts(person: Person, body: Body, sh: Shading) -> tuple[list[Part], list[Part]]:
+    """Hair behind the head and the body (long hair, buns, bobs, curls) and in front (the cap,
+    strands over the shoulders)."""
+    fr = body.frame
     rx, ry = body.head_r
     hc = body.head_c
     P = body.P
     style = person.hair_style
     fs = body.face_shift
-    back_polys: list[np.ndarray] = []
-    front_polys: list[np.ndarray] = []
-    outer = {"long": (1.12, 1.1), "bob": (1.12, 1.1), "curly": (1.12, 1.1), "buzz": (1.02, 1.02)}.get(style, (1.06, 1.05))
-    bump = 0.07 if style == "curly" else 0.0
+    back: list[np.ndarray] = []
+    front: list[np.ndarray] = []
+    big = {"long": 1.12, "bob": 1.12, "curly": 1.12, "afro": 1.12, "buzz": 1.02}.get(style, 1.06)
+    bump = 0.07 if style in ("curly", "afro") else 0.0
     t = lin(np.pi * 0.93, np.pi * 2.07, 26)
     rmod = 1 + bump * np.sin(t * 14)
-    cap_outer = np.stack([np.cos(t) * rx * outer[0] * rmod, np.sin(t) * ry * outer[1] * rmod], axis=1)
+    cap = np.stack([np.cos(t) * rx * big * rmod, np.sin(t) * ry * big * rmod], axis=1)
     line = -0.12 if style == "bob" else -0.42
     side = 0.45 if style in ("bob", "long") else 0.15
-    hairline = np.array(
-        [
-            [rx * 0.98, ry * side], [rx * 0.86, -0.12 * ry], [fs + rx * 0.45, ry * (line - 0.02)],
-            [fs, ry * (line - 0.08)], [fs - rx * 0.45, ry * (line + 0.02)], [-rx * 0.86, -0.12 * ry],
-            [-rx * 0.98, ry * side],
-        ]
-    )  # fmt: skip
-    front_polys.append(np.concatenate([cap_outer, catmull_rom(hairline, 3)], axis=0) + hc)
-    if style in ("bob", "curly"):
-        w = 1.25 if style == "bob" else 1.45
-        if style == "curly":
-            t = lin(0, 2 * np.pi, 40, False)
-            r = 1 + 0.06 * np.sin(t * 11)
-            shape = np.stack([np.cos(t) * rx * w * r, np.sin(t) * ry * 1.15 * r - 0.1 * ry], axis=1)
-        else:
+    hairline = np.array([
+        [rx * 0.98, ry * side], [rx * 0.86, -0.12 * ry], [fs + rx * 0.45, ry * (line - 0.02)],
+        [fs, ry * (line - 0.08)], [fs - rx * 0.45, ry * (line + 0.02)], [-rx * 0.86, -0.12 * ry], [-rx * 0.98, ry * side],
+    ])  # fmt: skip
+    front.append(np.concatenate([cap, catmull_rom(hairline, 3)], axis=0) + hc)
+    if style in ("bob", "curly", "afro"):
+        w = {"bob": 1.25, "curly": 1.45, "afro": 1.85}[style]
+        if style == "bob":
             t = lin(np.pi, 2 * np.pi, 16)
             top = np.stack([np.cos(t) * rx * w * 0.95, np.sin(t) * ry * 1.12 - 0.05 * ry], axis=1)
             shape = np.concatenate([top, [[rx * w, ry * 0.95], [-rx * w, ry * 0.95]]], axis=0)
-        back_polys.append(shape + hc)
+        else:
+            t = lin(0, 2 * np.pi, 40, False)
+            r = 1 + 0.06 * np.sin(t * 11)
+            tall = 1.15 if style == "curly" else 1.4
+            shape = np.stack([np.cos(t) * rx * w * r, np.sin(t) * ry * tall * r - (0.1 if style == "curly" else 0.3) * ry], 1)
+        back.append(shape + hc)
     if style == "long":
         yb = body.levels["neck_base"] + (0.04 + 0.22 * person.hair_len) * P
         w_top, w_bot = rx * 1.12, rx * 1.45
         t = lin(np.pi, 2 * np.pi, 16)
         top = np.stack([np.cos(t) * w_top, np.sin(t) * ry * 1.1], axis=1) + hc
-        bottom = [[hc[0] + w_bot, yb - 0.03 * P], [hc[0] + w_bot * 0.7, yb], [hc[0] - w_bot * 0.7, yb], [hc[0] - w_bot, yb - 0.03 * P]]
-        back_polys.append(np.concatenate([top, bottom]))
+        bottom = [[hc[0] + w_bot, yb - 0.03 * P], [hc[0] + w_bot * 0.7, yb], [hc[0] - w_bot * 0.7, yb],
+                  [hc[0] - w_bot, yb - 0.03 * P]]  # fmt: skip
+        back.append(np.concatenate([top, bottom]))
         for k, sign in enumerate((-1, 1)):
             if person.front_strands[k]:
                 x0 = hc[0] + sign * rx * 0.9
-                strand = np.array(
-                    [
-                        [x0 - sign * rx * 0.25, hc[1] - 0.2 * ry], [x0 + sign * rx * 0.2, hc[1] - 0.1 * ry],
-                        [x0 + sign * rx * 0.55, body.levels["neck_base"] + 0.02 * P], [x0 + sign * rx * 0.6, yb - 0.02 * P],
-                        [x0 + sign * rx * 0.25, yb + 0.01 * P], [x0 + sign * rx * 0.05, body.levels["neck_base"]],
-                        [x0 - sign * rx * 0.1, hc[1] + 0.4 * ry],
-                    ]
-                )  # fmt: skip
-                front_polys.append(catmull_rom(strand, 3, closed=True))
+                nb = body.levels["neck_base"]
+                strand = np.array([
+                    [x0 - sign * rx * 0.25, hc[1] - 0.2 * ry], [x0 + sign * rx * 0.2, hc[1] - 0.1 * ry],
+                    [x0 + sign * rx * 0.55, nb + 0.02 * P], [x0 + sign * rx * 0.6, yb - 0.02 * P],
+                    [x0 + sign * rx * 0.25, yb + 0.01 * P], [x0 + sign * rx * 0.05, nb], [x0 - sign * rx * 0.1, hc[1] + 0.4 * ry],
+                ])  # fmt: skip
+                front.append(catmull_rom(strand, 3, closed=True))
     if style == "bun":
-        back_polys.append(ellipse(hc + np.array([fs * 0.3, -ry * 1.02]), rx * 0.48, ry * 0.36, 0, 18))
+        back.append(ellipse(hc + np.array([fs * 0.3, -ry * 1.02]), rx * 0.48, ry * 0.36, 0, 16))
+    if style == "ponytail":  # gathered behind the head, falling behind the neck
+        tail = np.array([[hc[0] - rx * 0.3, hc[1] - ry * 0.2], [hc[0] + rx * 0.3, hc[1] - ry * 0.2],
+                         [hc[0] + rx * 0.5, hc[1] + ry * 1.6], [hc[0], hc[1] + ry * 2.1], [hc[0] - rx * 0.45, hc[1] + ry * 1.6]])  # fmt: skip
+        back.append(catmull_rom(tail, 3, closed=True))
     hair = _rgb(person.hair_color)
-    L = body.light
+    if style == "buzz":  # the scalp shows through
+        hair = hair * F32(0.7) + _rgb(person.skin) * F32(0.3)
+    L = sh.L
 
-    def shade_hair(box: Box, vertical: bool) -> np.ndarray:
-        X, Y = box.grid()
-        bx, by = body.to_body(X, Y)
-        dx = (bx - F32(hc[0])) * F32(1 / (rx * 1.3))
-        dy = (by - F32(hc[1])) * F32(1 / (ry * 1.3))
-        if vertical:
-            strands = np.sin(bx * F32(9.0 / rx) + np.sin(by * F32(2.0 / ry)) * F32(2.0))
-        else:
-            strands = np.sin(np.arctan2(dy, dx) * F32(34.0))
-        nx = clip(dx, -ONE, ONE)
-        ny = clip(dy, -ONE, ONE) * F32(0.5)
-        nz = np.sqrt(clip(ONE - nx * nx - ny * ny, F32(0.05), ONE))
-        d = nx * F32(L[0]) + ny * F32(L[1]) + nz * F32(L[2])
-        return (F32(0.55) + F32(0.5) * np.maximum(d, ZERO)) * (ONE + F32(0.07) * strands)
+    def shader(vertical: bool, dim: float):
+        def shade(X, Y):
+            bx, by = fr.to_local(X, Y)
+            dx = (bx - F32(hc[0])) * F32(1 / (rx * 1.3))
+            dy = (by - F32(hc[1])) * F32(1 / (ry * 1.3))
+            if vertical:
+                strands = np.sin(bx * F32(9.0 / rx) + np.sin(by * F32(2.0 / ry)) * F32(2.0))
+            else:
+                strands = np.sin(np.arctan2(dy, dx) * F32(34.0))
+            nx = clip(dx, -ONE, ONE)
+            ny = clip(dy, -ONE, ONE) * F32(0.5)
+            nz = np.sqrt(clip(ONE - nx * nx - ny * ny, F32(0.05), ONE))
+            return hair * sh.dot(nx * L[0] + ny * L[1] + nz * L[2]) * (F32(dim) + F32(0.07 * dim) * strands)
 
-    back, front = [], []
-    if back_polys:
-        lay = _layer([body.to_image(p) for p in back_polys], size, ss)
-        if lay is not None:
-            back.append(Layer(lay[0], lay[1], hair * F32(0.82) * shade_hair(lay[0], True)))
-    lay = _layer([body.to_image(p) for p in front_polys], size, ss)
-    if lay is not None:
-        alpha = lay[1] * F32(0.7) if style == "buzz" else lay[1]
-        front.append(Layer(lay[0], alpha, hair * shade_hair(lay[0], style == "long")))
-    return {"back": back, "front": front}
+        return shade
+
+    back_parts = [Part([fr.to_image(p) for p in back], shader(True, 0.82))] if back else []
+    return back_parts, [Part([fr.to_image(p) for p in front], shader(style == "long", 1.0))]
 
 
 # ---------------------------------------------------------------------------------------
 # garments
 
 
-class Fabric:
-    """A garment's texture as channel planes. Column ``x0`` is s = 0; ``unit`` texels per s."""
-
-    __slots__ = ("planes", "th", "cols", "unit", "x0", "_mean")
-
-    def __init__(self, planes: np.ndarray, th: int, cols: int, unit: float, x0: float):
-        self.planes = planes  # (3, th * cols) float32
-        self.th = th
-        self.cols = cols
-        self.unit = unit
-        self.x0 = x0
-        self._mean = None
-
-    @property
-    def mean(self) -> np.ndarray:
-        """The mean colour (3, 1, 1), computed on first use."""
-        if self._mean is None:
-            self._mean = self.planes.mean(axis=1).reshape(3, 1, 1)
-        return self._mean
-
-    @staticmethod
-    def from_image(tex: np.ndarray, unit: float, x0: float) -> Fabric:
-        """From a (3, th, cols) float image."""
-        th, cols = tex.shape[1:]
-        planes = np.ascontiguousarray(tex.reshape(3, -1))
-        return Fabric(planes, th, cols, unit, x0)
-
-    def image(self) -> np.ndarray:
-        return self.planes.reshape(3, self.th, self.cols)
-
-    def columns(self, s: np.ndarray) -> np.ndarray:
-        return clip(s * F32(self.unit) + F32(self.x0), ZERO, F32(self.cols - 1)).astype(np.intp)
-
-    def rows(self, v: np.ndarray) -> np.ndarray:
-        return clip(v * F32(self.th), ZERO, F32(self.th - 1)).astype(np.intp)
-
-    def sample(self, s: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """Nearest-texel colour (3, h, w) at garment coordinates (clamped at the borders)."""
-        return np.take(self.planes, self.rows(v) * self.cols + self.columns(s), axis=1)
-
-    def sample_grid(self, s_cols: np.ndarray, v_rows: np.ndarray) -> np.ndarray:
-        """Colour (3, h, w) where s depends on the column only and v on the row only."""
-        cols = self.columns(s_cols)
-        c = cols.ravel()
-        if len(c) and c[-1] - c[0] == len(c) - 1 and (np.diff(c) == 1).all():  # consecutive: a slice
-            return self.image()[:, self.rows(v_rows), c[0] : c[-1] + 1]
-        img = np.take(self.image(), self.rows(v_rows), axis=1)
-        return np.take(img, cols, axis=2)
-
-    def half(self) -> Fabric:
-        """Half resolution (box filter), for garments seen smaller than their texture."""
-        t = self.image()
-        h, w = self.th // 2 * 2, self.cols // 2 * 2
-        t = t[:, :h, :w]
-        t = (t[:, 0::2, 0::2] + t[:, 1::2, 0::2] + t[:, 0::2, 1::2] + t[:, 1::2, 1::2]) * F32(0.25)
-        return Fabric.from_image(t, self.unit / 2, self.x0 / 2)
+class GarmentParts(NamedTuple):
+    back: list[Part]  # the collar band and the inside of the back, seen through the neckline
+    main: list[Part]  # the body of the garment, its collar, buttons
+    sleeves: tuple[list[Part], list[Part]]  # per arm (viewer's left, right); beneath the body when flat
 
 
-def bake_folds(fabric: Fabric, g: Garment, scale: float, displace: bool = True) -> Fabric:
-    """The fabric with the garment's folds applied in (s, v) space: shading and (if
-    ``displace``) a small sideways pull of the pattern. Done once per garment, not per pixel."""
-    s = (np.arange(fabric.cols, dtype=F32)[None, :] + F32(0.5 - fabric.x0)) * F32(1 / fabric.unit)
-    v = (np.arange(fabric.th, dtype=F32)[:, None] + F32(0.5)) * F32(1 / fabric.th)
-    baked = np.empty((3, fabric.th, fabric.cols), F32)
-    for a, b in bands(0, fabric.th, fabric.cols):  # band by band: the passes run in cache
-        fold = _folds(g, s, v[a:b], scale)
-        if displace:
-            np.multiply(fabric.sample(s + (fold - ONE) * F32(0.15), v[a:b]), fold, out=baked[:, a:b])
-        else:
-            np.multiply(fabric.image()[:, a:b], fold, out=baked[:, a:b])
-    return Fabric.from_image(baked, fabric.unit, fabric.x0)
+def _mix(col: np.ndarray, color: np.ndarray, w) -> np.ndarray:
+    """``col`` (3, ...) mixed towards ``color`` (3, 1) or (3, ...) by ``w``."""
+    if color.ndim != col.ndim:
+        color = color.reshape(3, *([1] * (col.ndim - 1)))
+    return col + (color - col) * w
 
 
-class Prepared(NamedTuple):
-    """A garment ready to render at one size: its product-shot layout and its fabric."""
+def garment_parts(g: Garment, shape: GarmentShape, fabric: Fabric, sh: Shading, tag: str | None = None) -> GarmentParts:
+    """The parts of a garment, worn (wrapping the body) or flat (``shape.flat``).
 
-    flat: GarmentShape
-    fabric: Fabric
-
-
-def prepare(g: Garment, size: tuple[int, int]) -> Prepared:
-    """Lay out the product shot and weave the fabric at one texel per product-shot pixel."""
-    shape = flat_shape(g, size)
-    hw = max(shape.hw_ref, 2.0)
-    unit = 2.0 * hw  # s = 0..1 spans the reference width
-    xs = np.concatenate([p[:, 0] for p in shape.main] + [p[:, 0] for t in shape.sleeves for p in t.polys])
-    # worn, the panel wraps a cylinder and shows up to 15% more fabric than the flat lay
-    s_lo = 0.5 - 1.15 * (0.5 - min(0.5 + 0.5 * float(xs.min()) / hw, 0.0)) - 0.02
-    s_hi = 0.5 + 1.15 * (max(0.5 + 0.5 * float(xs.max()) / hw, 1.0) - 0.5) + 0.02
-    th = max(8, int(round(shape.v1 - shape.v0)))
-    cols = max(8, int(np.ceil((s_hi - s_lo) * unit)))
-    x0 = -s_lo * unit
-    tex = make_texture(g.texture, th, cols, panel_x0=x0, panel_w=unit)
-    return Prepared(shape, Fabric.from_image(tex, unit, x0))
-
-
-def texture_for(g: Garment, size: tuple[int, int]) -> Fabric:
-    """The garment's fabric at a resolution matched to its product shot at ``size``."""
-    return prepare(g, size).fabric
-
-
-def _tube_coords(X, Y, tube: Sleeve):
-    """(s, v, a, normal x, normal y) of pixels on a tube (local-frame X, Y)."""
-    j, r = tube.joints, tube.radii
-    seg = np.hypot(*(j[1:] - j[:-1]).T)
-    total = max(float(seg.sum()), 1e-6)
-    acc = 0.0
-    best = None
-    for i in range(len(j) - 1):
-        t, d = seg_coords(X, Y, j[i], j[i + 1])
-        rad = F32(r[i]) + F32(r[i + 1] - r[i]) * t
-        a = d / rad
-        along = (F32(acc) + t * F32(seg[i])) * F32(1 / total)
-        dx, dy = j[i + 1] - j[i]
-        n = np.hypot(dx, dy) + 1e-9
-        px, py = F32(-dy / n), F32(dx / n)
-        if len(j) == 2:
-            A, V, NX, NY = a, along, px, py
-            break
-        ex = X - (F32(j[i][0]) + F32(dx) * t)
-        ey = Y - (F32(j[i][1]) + F32(dy) * t)
-        dist = (ex * ex + ey * ey) / (rad * rad)
-        if best is None:
-            best, A, V = dist, a, along
-            NX, NY = np.full_like(a, px), np.full_like(a, py)
-        else:
-            closer = dist < best
-            best = np.where(closer, dist, best)
-            A = np.where(closer, a, A)
-            V = np.where(closer, along, V)
-            NX = np.where(closer, px, NX)
-            NY = np.where(closer, py, NY)
-        acc += seg[i]
-    s0, s1 = tube.s_range
-    v0, v1 = tube.v_range
-    s = F32(s0) + F32(s1 - s0) * (clip(A, -ONE, ONE) * F32(0.5) + F32(0.5))
-    v = F32(v0) + F32(v1 - v0) * V
-    return s, v, A, NX, NY
-
-
-def _folds(g: Garment, s: np.ndarray, v: np.ndarray, scale: float) -> np.ndarray:
-    """Shading factor of the garment's folds (1 = no fold); ``s`` and ``v`` broadcast (a row
-    and a column keep the per-fold phase to one full-size pass)."""
-    shade = None
-    two_pi = F32(2 * np.pi)
-    hem_env = None
-    for f in g.folds:
-        ph = (F32(f.fs) * two_pi) * s + (F32(f.fv) * two_pi) * v
-        ph += F32(f.phase)
-        term = np.cos(ph, out=ph)
-        term *= F32(f.amp * scale)
-        if f.envelope == "hem":
-            if hem_env is None:
-                vc = clip(v, ZERO, ONE)
-                hem_env = vc * vc
-            term *= hem_env
-        if shade is None:
-            shade = term
-        else:
-            shade += term
-    if shade is None:
-        return np.ones(np.broadcast_shapes(np.shape(s), np.shape(v)), F32)
-    shade += ONE
-    return shade
-
-
-def _tube_colour(g: Garment, shape: GarmentShape, fabric: Fabric, lx, ly, tube: Sleeve, light) -> np.ndarray:
-    s, v, a, nx, ny = _tube_coords(lx, ly, tube)
-    col = fabric.sample(s, v)
-    if g.trim is not None and g.category != "lower":  # cuffs
-        end = tube.v_range[1] - 0.02 - 0.04 * (tube.v_range[1] - tube.v_range[0])
-        col += (_rgb(g.trim) - col) * clip((v - F32(end)) * F32(60), ZERO, ONE)
-    if shape.flat:
-        col *= _cyl_shade(a * F32(0.25), nx, ny, light, 0.72, 0.3)  # col is a fresh array
-    else:
-        col *= _cyl_shade(a, nx, ny, light)
-    return col
-
-
-def _band(g: Garment, shape: GarmentShape, col: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Waistband of a lower garment: the top of the fabric in the trim colour (or darker)."""
-    band = clip((F32(shape.band) - v) * F32(max(shape.v1 - shape.v0, 1.0)) + F32(0.5), ZERO, ONE)
-    trim = _rgb(g.trim) if g.trim is not None else col * F32(0.8)
-    out = trim - col  # col + (trim - col) * band, in place
-    out *= band
-    out += col
-    return out
-
-
-def _flat_colour(g: Garment, shape: GarmentShape, fabric: Fabric, box: Box) -> np.ndarray:
-    """Product shot: the fabric is laid out flat, so s follows x and v follows y."""
-    X, Y = box.grid()
-    lx, ly = shape.frame.to_local(X, Y)
-    s = F32(0.5) + lx[0] * F32(0.5 / shape.hw_ref)
-    v = (ly[:, 0] - F32(shape.v0)) * F32(1 / max(shape.v1 - shape.v0, 1.0))
-    col = fabric.sample_grid(s, v)
-    if shape.band > 0:
-        col = _band(g, shape, col, v[:, None])
-    if shape.collar > 0 and g.trim is not None:
-        col = _collar(g, shape, lx, ly, col)
-    return col
-
-
-def _worn_colour(g: Garment, shape: GarmentShape, fabric: Fabric, box: Box, light) -> np.ndarray:
-    """Worn: the panel wraps a cylinder, so the fabric compresses towards the sides; the
-    panel's own width at each height sets how much fabric shows (flare shows more)."""
-    X, Y = box.grid()
-    lx, ly = shape.frame.to_local(X, Y)
-    lut = shape.lut
-    i = lut.rows(ly)
-    a = (lx - lut.left[i]) * lut.inv_width2[i] - ONE
-    s = F32(0.5) + np.arcsin(clip(a, -ONE, ONE)) * lut.half[i] * F32(0.5 * 1.15 / (np.pi / 2) / shape.hw_ref)
-    v = (ly - F32(shape.v0)) * F32(1 / max(shape.v1 - shape.v0, 1.0))
-    shade = _lookup(_shade_lut(1, 0, light), a)
-    for leg in shape.legs:  # trouser legs: tubes below the crotch, blended over a short band
-        side = (lx < ZERO) if leg.s_range[0] < 0.25 else (lx >= ZERO)
-        w = clip((ly - F32(shape.crotch)) * F32(1 / max((shape.v1 - shape.v0) * 0.05, 1)) + F32(0.5), ZERO, ONE)
-        w = w * side
-        # where the weight is 0 the blend leaves s and the shade exactly as they are: work
-        # only inside the box of the leg's side below the crotch
-        rows = np.flatnonzero(w.any(axis=1))
-        if not len(rows):
-            continue
-        cols = np.flatnonzero(w.any(axis=0))
-        sub = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-        ts, _, ta, tnx, tny = _tube_coords(lx[sub], ly[sub], leg)
-        w = w[sub]
-        s_sub, shade_sub = s[sub], shade[sub]
-        s[sub] = s_sub + (ts - s_sub) * w
-        shade[sub] = shade_sub + (_cyl_shade(ta, tnx, tny, light) - shade_sub) * w
-    col = fabric.sample(s, v)
-    if shape.band > 0:
-        col = _band(g, shape, col, v)
-    if shape.collar > 0 and g.trim is not None:
-        col = _collar(g, shape, lx, ly, col)
-    col *= shade  # col is a fresh array
-    return col
-
-
-class GarmentLayers(NamedTuple):
-    inner: list[Layer]  # the inside of the back, seen through the neckline
-    main: list[Layer]  # the body of the garment
-    sleeves: list[Layer]  # sleeves: above the arms when worn
-
-
-def garment_layers(g: Garment, shape: GarmentShape, fabric: Fabric, size, ss, light, tag=None, soft=None):
-    """The layers of a garment: the inside of the collar, the body, the sleeves.
-
-    ``soft`` (Box, coverage blurred) darkens a flat-lay garment towards its outline.
+    Every shader maps its points to fabric texels with a few multiply-adds: flat, column
+    and row follow x and y; worn, the front panel wraps a cylinder (the column follows the
+    arcsine of the position across the outline); sleeves and trouser legs are tubes, one
+    part per segment, across which the fabric wraps the same way.
     """
     fr = shape.frame
-    inner: list[Layer] = []
-    main: list[Layer] = []
-    sleeves: list[Layer] = []
+    length = max(shape.v1 - shape.v0, 1.0)
+    per_v = F32(fabric.th / length)  # texel rows per local pixel down the garment
+    row0 = F32(-shape.v0 * fabric.th / length)
+    trim = _rgb(g.trim) if g.trim is not None else None
+    neck = shape.neckline
+    ox, oy = float(fr.origin[0]), float(fr.origin[1])
+    upright = fr.angle == 0.0
 
-    factor = []  # the darkening for the whole soft box, computed on first use
+    def rib(col, lx, ly):
+        """A rib of trim colour along the front neckline (the fabric's own details are sewn in)."""
+        ny = np.interp(lx, neck[:, 0], neck[:, 1]).astype(F32)
+        dy = ly - ny
+        w = clip(F32(shape.rib) - dy, ZERO, ONE) * clip(dy + ONE, ZERO, ONE)
+        w *= (lx > F32(neck[0, 0])) & (lx < F32(neck[-1, 0]))
+        return _mix(col, trim if trim is not None else col * F32(0.8), w)
 
-    def edge(box: Box, rgb: np.ndarray) -> np.ndarray:
-        if soft is None:
-            return rgb
-        sb, sa = soft
-        if not factor:
-            factor.append(F32(0.78) + F32(0.2) * sa)
-        rgb *= factor[0][box.y0 - sb.y0 : box.y1 - sb.y0, box.x0 - sb.x0 : box.x1 - sb.x0]  # rgb is ours
-        return rgb
+    if shape.flat:
+        # column = x * per_s + col0, row = y * per_v + row0 (frame-local); a flat garment is
+        # lit as a very flat cylinder across its reference width
+        per_s = F32(fabric.unit / (2 * shape.hw_ref))
+        col0 = F32(fabric.x0 + 0.5 * fabric.unit)
+        table = sh.cylinder_table(1, 0)[:, _LUT_N // 2 - _LUT_N // 6 : _LUT_N // 2 + _LUT_N // 6]
+        k_light, c_light = F32((table.shape[1] - 1) / (4 * shape.hw_ref)), F32((table.shape[1] - 1) / 2 + 0.5)
 
+        def shade_main(X, Y):
+            if upright:
+                lx, ly = X - F32(ox), Y - F32(oy)
+            else:
+                lx, ly = fr.to_local(X, Y)
+            i = lx * k_light
+            i += c_light
+            clip(i, ZERO, F32(table.shape[1] - 1), out=i)
+            col = fabric.texels(lx * per_s + col0, ly * per_v + row0)
+            if shape.rib > 0 and neck is not None:
+                col = rib(col, lx, ly)
+            col *= np.take(table, i.astype(np.intp), axis=1)
+            return col
+
+        def grid_main(X, Y):  # X a row (1, w), Y a column (h, 1): whole rows and columns of fabric
+            if not upright:  # a turned flat-lay: every pixel its own fabric coordinates
+                return shade_main(X + ZERO * Y, Y + ZERO * X)
+            lx, ly = X - F32(ox), Y - F32(oy)
+            i = lx * k_light
+            i += c_light
+            clip(i, ZERO, F32(table.shape[1] - 1), out=i)
+            # one texel per product pixel (``prepare``): the rows and columns are runs
+            r0 = int(np.floor(ly[0, 0] * per_v + row0))
+            c0 = int(np.floor(lx[0, 0] * per_s + col0))
+            h, w = ly.shape[0], lx.shape[1]
+            col = fabric.image().take(np.clip(np.arange(r0, r0 + h), 0, fabric.th - 1), axis=1)
+            if 0 <= c0 and c0 + w <= fabric.cols:
+                col = col[:, :, c0 : c0 + w]
+            else:
+                col = col.take(np.clip(np.arange(c0, c0 + w), 0, fabric.cols - 1), axis=2)
+            if shape.rib > 0 and neck is not None:
+                col = rib(col, lx, ly)
+            return col * np.take(table, i.astype(np.intp), axis=1)
+
+    else:
+        lut = ProfileLUT(*shape.profile)
+        # column = asin(across) * half-width * k + col0: the panel wraps a cylinder, so the
+        # fabric compresses towards the sides (15% more of it shows than laid flat)
+        k_wrap = F32(1.15 / np.pi / shape.hw_ref * fabric.unit)
+        col0 = F32(fabric.x0 + 0.5 * fabric.unit)
+        table = sh.cylinder_table(1, 0)
+
+        def shade_main(X, Y):
+            lx, ly = fr.to_local(X, Y)
+            i = lut.rows(ly)
+            a = lx - lut.left[i]
+            a *= lut.inv_width2[i]
+            a -= ONE
+            clip(a, -ONE, ONE, out=a)
+            c = np.arcsin(a)
+            c *= lut.half[i]
+            c *= k_wrap
+            c += col0
+            col = fabric.texels(c, ly * per_v + row0)
+            if shape.rib > 0 and neck is not None:
+                col = rib(col, lx, ly)
+            col *= _lookup(table, a)
+            return col
+
+    def tube_segment(tube: Sleeve, k: int, acc: float, total: float):
+        """The fabric on segment k of a tube: across it, the tube's share of s wraps the
+        cylinder; along it, the row follows the tube's share of v (legs: the garment's own v,
+        so that legs continue the panel above them)."""
+        p0, p1 = fr.to_image(tube.joints[k : k + 2])
+        r0, r1 = float(tube.radii[k]), float(tube.radii[k + 1])
+        dx, dy = float(p1[0] - p0[0]), float(p1[1] - p0[1])
+        L2 = max(dx * dx + dy * dy, 1e-9)
+        L = np.sqrt(L2)
+        ax, ay, a0 = F32(dx / L2), F32(dy / L2), F32(-(p0[0] * dx + p0[1] * dy) / L2)
+        bx, by, b0 = F32(-dy / L), F32(dx / L), F32((p0[0] * dy - p0[1] * dx) / L)
+        s0, s1 = tube.s_range
+        k_s, c_s = F32(0.5 * (s1 - s0) * fabric.unit), F32((0.5 * (s0 + s1)) * fabric.unit + fabric.x0)
+        seg = float(np.hypot(*(tube.joints[k + 1] - tube.joints[k])))
+        if tube.v_range == (0.0, 1.0):  # a trouser leg: v from the local height of the axis
+            j0, j1 = tube.joints[k, 1], tube.joints[k + 1, 1]
+            k_r, c_r = F32((j1 - j0) * per_v), F32(j0 * per_v + row0)
+        else:  # a sleeve: v along the arm, over the tube's share of the panel
+            v0, v1 = tube.v_range
+            k_r = F32(seg / total * (v1 - v0) * fabric.th)
+            c_r = F32((v0 + acc / total * (v1 - v0)) * fabric.th)
+        cuff = trim is not None and g.category != "lower" and k == len(tube.joints) - 2
+        cuff_at = F32(fabric.th * (tube.v_range[1] - 0.02 - 0.04 * (tube.v_range[1] - tube.v_range[0])))
+        table = sh.cylinder_table(-dy / L, dx / L)
+        flat = F32(0.3 if shape.flat else 1.0)
+        r0f, drf = F32(r0), F32(r1 - r0)
+
+        def shade(X, Y):  # X, Y: points, or a row and a column
+            t = X * ax + Y * ay
+            t += a0
+            row = t * k_r  # past the ends too: a joint's round cap continues the fabric
+            row += c_r
+            clip(t, ZERO, ONE, out=t)
+            a = X * bx + Y * by
+            a += b0
+            a /= r0f + drf * t
+            clip(a, -ONE, ONE, out=a)
+            if cuff:
+                w = clip((row - cuff_at) * F32(60 / fabric.th), ZERO, ONE)
+            col = fabric.texels(a * k_s + c_s, row)
+            if cuff:
+                col = _mix(col, trim, w)
+            col *= _lookup(table, a * flat)
+            return col
+
+        return shade
+
+    def tube_parts(tube: Sleeve) -> list[Part]:
+        seg = np.hypot(*(tube.joints[1:] - tube.joints[:-1]).T)
+        total = max(float(seg.sum()), 1e-6)
+        acc = np.concatenate([[0.0], np.cumsum(seg)])
+        parts = []
+        for k, p in enumerate(tube.polys):
+            shade = tube_segment(tube, k, float(acc[k]), total)  # elementwise: also takes a row and a column
+            parts.append(Part([fr.to_image(p)], shade, tag, shade))
+        return parts
+
+    flat_s = F32(0.5 / shape.hw_ref)
+
+    def shade_collar(X, Y):  # collar flaps and mock necks: the fabric's top row, little rounding
+        lx, _ = fr.to_local(X, Y)
+        col = fabric.sample(F32(0.5) + lx * flat_s, np.full_like(lx, F32(0.01)))
+        if trim is not None:
+            col = _mix(col, trim, F32(0.7))
+        return col * collar_light
+
+    flat_light = sh.dot(np.array([0.8], F32))
+    collar_light = sh.dot(np.array([0.85], F32))
+    back: list[Part] = []
+    if shape.collar_back:
+        band = (trim if trim is not None else fabric.mean) * F32(0.72) * flat_light
+        back.append(_flat(band, [fr.to_image(p) for p in shape.collar_back], tag))
     if shape.inner:
-        lay = _layer([fr.to_image(p) for p in shape.inner], size, ss)
-        if lay is not None:
-            inner.append(Layer(lay[0], lay[1], fabric.mean * F32(0.45), tag))
-    lay = _layer([fr.to_image(p) for p in shape.main], size, ss)
-    if lay is not None:
-        box, alpha = lay
-        if shape.flat:
-            rgb = _flat_colour(g, shape, fabric, box)
-        else:
-            rgb = _worn_colour(g, shape, fabric, box, light)
-        main.append(Layer(box, alpha, edge(box, rgb), tag))
-    for tube in shape.sleeves:
-        lay = _layer([fr.to_image(p) for p in tube.polys], size, ss)
-        if lay is None:
-            continue
-        box, alpha = lay
-        X, Y = box.grid()
-        lx, ly = fr.to_local(X, Y)
-        rgb = _tube_colour(g, shape, fabric, lx, ly, tube, light)
-        sleeves.append(Layer(box, alpha, edge(box, rgb), tag))
-    return GarmentLayers(inner, main, sleeves)
-
-
-def _collar(g: Garment, shape: GarmentShape, lx, ly, rgb: np.ndarray) -> np.ndarray:
-    """A rib of trim colour along the front neckline."""
-    front = shape.neckline  # left to right
-    ny = np.interp(lx, front[:, 0], front[:, 1]).astype(F32)
-    within = (lx > F32(front[0, 0])) & (lx < F32(front[-1, 0]))
-    dy = ly - ny
-    rib = clip(F32(shape.collar) - dy, ZERO, ONE) * clip(dy + ONE, ZERO, ONE) * within
-    out = _rgb(g.trim) - rgb  # rgb + (trim - rgb) * rib, in place
-    out *= rib
-    out += rgb
-    return out
+        back.append(_flat(fabric.mean * F32(0.45) * flat_light, [fr.to_image(p) for p in shape.inner], tag))
+    # worn, the legs go under the pelvis (which overlaps the top of the thighs); flat, they are
+    # part of one outline with it and continue its columns and rows
+    legs = [] if shape.flat else [q for leg in shape.legs for q in tube_parts(leg)]
+    main_polys = shape.main if shape.flat else shape.main[: len(shape.main) - sum(len(leg.polys) for leg in shape.legs)]
+    main = legs + [Part([fr.to_image(p) for p in main_polys], shade_main, tag, grid_main if shape.flat else None)]
+    if shape.collar:
+        main.append(Part([fr.to_image(p) for p in shape.collar], shade_collar, tag))
+    if shape.buttons:
+        main.append(_flat(_rgb(g.button_color) * flat_light, [fr.to_image(p) for p in shape.buttons], tag))
+    sleeves = (tube_parts(shape.sleeves[0]), tube_parts(shape.sleeves[1])) if shape.sleeves else ([], [])
+    return GarmentParts(back, main, sleeves)
 
 
 # ---------------------------------------------------------------------------------------
-# scenes
-
-
-def _flat_plan(g: Garment, size: tuple[int, int], prepared: Prepared | None) -> tuple[np.ndarray, list[Layer]]:
-    """The product shot as its backdrop (3, H, 1), one colour per row, and the layers on it."""
-    H, W = size
-    if prepared is None:
-        prepared = prepare(g, size)
-    shape, fabric = prepared
-    bg = _rgb(g.flat_bg)
-    yy = (np.arange(H, dtype=F32)[None, :, None] + F32(0.5)) / F32(H)
-    backdrop = bg * (ONE - F32(0.05) * yy)
-    ss = supersampling(size)
-    light = np.array([-0.3, -0.4, 0.87], F32)
-    polys = [shape.frame.to_image(p) for p in shape.main] + [
-        shape.frame.to_image(p) for t in shape.sleeves for p in t.polys
-    ]
-    blur = max(0.012 * H, 1.0)
-    lay = layer_coverage(polys, size, 1, pad=2 * blur + 2, as_uint8=True)  # 0/255
-    soft = None
-    out: list[Layer] = []
-    if lay is not None:
-        box, alpha = lay
-        soft = (box, _blur(alpha, blur))
-        # a drop shadow: the blurred silhouette, shifted down and right
-        dy, dx = max(1, round(0.012 * H)), max(1, round(0.008 * H))
-        sb = Box(min(box.y0 + dy, H), min(box.y1 + dy, H), min(box.x0 + dx, W), min(box.x1 + dx, W))
-        if sb.y1 > sb.y0 and sb.x1 > sb.x0:
-            shadow = soft[1][: sb.y1 - sb.y0, : sb.x1 - sb.x0] * F32(0.3)
-            out.append(Layer(sb, shadow, bg * F32(0.45)))
-    layers = garment_layers(g, shape, bake_folds(fabric, g, 0.45, displace=False), size, ss, light, soft=soft)
-    return backdrop, out + layers.sleeves + layers.inner + layers.main
-
-
-def render_flat(g: Garment, size: tuple[int, int], prepared: Prepared | None = None) -> np.ndarray:
-    """The product shot of ``g`` on a light background: float32 (3, H, W) in [0, 1]."""
-    backdrop, layers = _flat_plan(g, size, prepared)
-    img = np.empty((3, *size), F32)
-    img[:] = backdrop
-    for layer in layers:
-        composite(img, layer)
-    return img
-
-
-def _row_fill(rows: np.ndarray, width: int) -> np.ndarray:
-    """(H, width, 3) uint8 with row colours ``rows`` (H, 1, 3): copies of doubling width,
-    much faster than a broadcast assignment whose innermost axis has 3 bytes."""
-    out = np.empty((rows.shape[0], width, 3), np.uint8)
-    out[:, :1] = rows
-    k = 1
-    while k < width:
-        n = min(k, width - k)
-        out[:, k : k + n] = out[:, :n]
-        k += n
-    return out
-
-
-def render_flat_uint8(g: Garment, size: tuple[int, int], prepared: Prepared | None = None) -> np.ndarray:
-    """``to_uint8(render_flat(...))``, computing floats only where the garment and its shadow are."""
-    backdrop, layers = _flat_plan(g, size, prepared)
-    out = _row_fill(to_uint8(backdrop), size[1])  # one colour per row
-    r = union_box(layers)
-    if r is not None:
-        for a, b in bands(r.y0, r.y1, r.x1 - r.x0):  # band by band: the floats stay in cache
-            img = np.empty((3, b - a, r.x1 - r.x0), F32)
-            img[:] = backdrop[:, a:b]
-            for layer in layers:
-                part = layer_rows(layer, a, b)
-                if part is not None:
-                    composite(img, part, origin=(a, r.x0))
-            to_uint8(img, out[a:b, r.x0 : r.x1])
-    return out
-
-
-def _blur(mask: np.ndarray, radius: float) -> np.ndarray:
-    """Box blur of a 0/255 uint8 mask (the coverage at 1×, which is exactly 0 or 1), as float."""
-    h, w = mask.shape
-    img = Image.frombuffer("L", (w, h), mask, "raw", "L", 0, 1).filter(ImageFilter.BoxBlur(radius))
-    return np.multiply(np.frombuffer(img.tobytes(), np.uint8).reshape(h, w), F32(1 / 255), dtype=F32)
-
-
-_U8_BLOCK = 32768  # pixels per block in ``to_uint8``: its temporaries stay in the CPU cache
-
-
-def to_uint8(img: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """float32 (3, H, W) in [0, 1] → uint8 (H, W, 3), written into ``out`` if given.
-
-    Converted in blocks of rows, so the passes over the float temporaries run in cache.
-    """
-    _, H, W = img.shape
-    if out is None:
-        out = np.empty((H, W, 3), np.uint8)
-    rows = max(1, _U8_BLOCK // max(W, 1))
-    for y in range(0, H, rows):
-        t = img[:, y : y + rows] * F32(255)
-        t += F32(0.5)
-        clip(t, ZERO, F32(255), out=t)
-        u8 = t.astype(np.uint8)
-        o = out[y : y + rows]
-        for k in range(3):  # channel by channel: much faster than a strided transpose copy
-            o[:, :, k] = u8[k]
-    return out
+# a person dressed
 
 
 class PersonScene:
-    """A person, pose and background rendered once, dressed many times.
+    """A person, a pose and a light at one scene size; ``outfit`` lists the parts of the
+    person wearing some garments, back to front. The body's parts are built once and shared
+    by every outfit, so two outfits draw them with the same ids."""
 
-    Everything that does not depend on the outfit is drawn once; ``dress`` composites
-    the shared parts with pre-rendered garments, so two variants that differ in one
-    garment cost little more than that garment.
-    """
-
-    def __init__(self, person: Person, size: tuple[int, int]):
+    def __init__(self, person: Person, size: tuple[int, int], light: Light):
         self.person = person
         self.size = size
-        self.ss = supersampling(size)
         self.body = build_body(person, size)
-        self._bg: np.ndarray | None = render_background(person, size, self.body)
-        self.parts = body_layers(person, self.body, size, self.ss)
-        self._base: tuple[tuple, np.ndarray] | None = None
+        self.shading = Shading(light)
+        self.parts = body_parts(person, self.body, self.shading)
 
-    @property
-    def bg(self) -> np.ndarray:
-        """The backdrop, float32 (3, H, W)."""
-        if self._bg is None:
-            self._bg = render_background(self.person, self.size, self.body)
-        return self._bg
+    def fit(self, g: Garment) -> GarmentShape:
+        """``g`` fitted to this body."""
+        return worn_shape(g, self.body)
 
-    def _take_bg(self) -> np.ndarray:
-        """The backdrop to draw on: handed over without a copy (rendered again if needed)."""
-        bg = self.bg
-        self._bg = None
-        return bg
+    def garment(self, g: Garment, shape: GarmentShape, fabric: Fabric) -> GarmentParts:
+        """The parts of ``g`` worn (``shape`` from ``fit``), tagged with its category."""
+        return garment_parts(g, shape, fabric, self.shading, g.category)
 
-    def garment(self, g: Garment, prepared: Prepared | None = None) -> GarmentLayers:
-        """The worn layers of ``g``, tagged with its category."""
-        if prepared is None:
-            prepared = prepare(g, self.size)
-        shape = worn_shape(g, self.body)
-        fabric = bake_folds(prepared.fabric.half(), g, 1.0)
-        return garment_layers(g, shape, fabric, self.size, self.ss, self.body.light, g.category)
-
-    def _plan(self, worn: dict[str, GarmentLayers], track: str | None) -> tuple[np.ndarray, list[Layer]]:
-        """The image under the tracked garment (cached: shared by outfits that differ above
-        it) and the layers composited over it, back to front."""
+    def outfit(self, worn: dict[str, GarmentParts]) -> list[Part]:
+        """The person wearing ``worn`` (category → parts), back to front: arms behind the back
+        and their sleeves, legs, torso, lower garment, the top's back and the neck, the top,
+        arms in front and their sleeves, head, hair in front."""
         p = self.parts
-        none = GarmentLayers([], [], [])
+        none = GarmentParts([], [], ([], []))
         lower = worn.get("lower", none)
         top = worn.get("dress") or worn.get("upper") or none
-        key_top = "lower" if track == "lower" else "top"
-        order = [
-            ("s", p["hair_back"]), ("s", p["legs"]), ("s", p["torso"]), ("lower", lower.main), ("top", top.inner),
-            ("s", p["neck"]), ("top", top.main), ("s", p["arms"]), ("top", top.sleeves), ("s", p["head"]),
-            ("s", p["hair_front"]),
-        ]  # fmt: skip
-        first = len(order)
-        if track is not None:
-            first = next(i for i, (k, _) in enumerate(order) if k == key_top)
-        key = tuple(id(x) for _, layers in order[:first] for x in layers)
-        if self._base is None or self._base[0] != key:
-            base = self._take_bg()
-            composite_all(base, [layer for _, layers in order[:first] for layer in layers])
-            self._base = (key, base)
-        return self._base[1], [layer for _, layers in order[first:] for layer in layers]
-
-    def dress(self, worn: dict[str, GarmentLayers], track: str | None = None):
-        """Composite the person wearing ``worn`` (category → layers from ``garment``).
-
-        Returns the float image (3, H, W) and, if ``track`` names a worn category, the
-        coverage (H, W) of that garment as visible in the image (after arms and hair).
-        """
-        base, layers = self._plan(worn, track)
-        img = base.copy()
-        vis = np.zeros(self.size, F32) if track is not None else None
-        for layer in layers:
-            composite(img, layer, vis, track)
-        return img, vis
-
-    def dress_uint8(self, worn: dict[str, GarmentLayers], track: str | None = None):
-        """``dress`` quantised: ``to_uint8`` of the image and the mask ``visible > 0.5`` (all
-        False without ``track``)."""
-        return self.dress_uint8_many([worn], track)[0]
-
-    def dress_uint8_many(self, worns: list[dict[str, GarmentLayers]], track: str | None = None):
-        """``dress_uint8`` for several outfits that differ only from ``track`` up.
-
-        Floats are computed only inside the box of the layers above the tracked garment
-        (one box for all the outfits); the shared base outside it is quantised once.
-        """
-        plans = [self._plan(worn, track) for worn in worns]
-        base = plans[0][0]
-        if any(b is not base for b, _ in plans):  # different bases: one at a time
-            return [self.dress_uint8_many([worn], track)[0] for worn in worns]
-        H, W = self.size
-        r = union_box([layer for _, layers in plans for layer in layers])
-        first = np.empty((H, W, 3), np.uint8)
-        if r is None:
-            to_uint8(base, first)
-        else:  # the base around the box
-            to_uint8(base[:, : r.y0], first[: r.y0])
-            to_uint8(base[:, r.y1 :], first[r.y1 :])
-            to_uint8(base[:, r.y0 : r.y1, : r.x0], first[r.y0 : r.y1, : r.x0])
-            to_uint8(base[:, r.y0 : r.y1, r.x1 :], first[r.y0 : r.y1, r.x1 :])
-        results = []
-        for k, (_, layers) in enumerate(plans):
-            out = first if k == 0 else first.copy()
-            mask = np.zeros(self.size, bool)
-            if r is not None:
-                for a, b in bands(r.y0, r.y1, r.x1 - r.x0):  # band by band: the floats stay in cache
-                    img = base[:, a:b, r.x0 : r.x1].copy()
-                    vis = np.zeros(img.shape[1:], F32) if track is not None else None
-                    for layer in layers:
-                        part = layer_rows(layer, a, b)
-                        if part is not None:
-                            composite(img, part, vis, track, origin=(a, r.x0))
-                    to_uint8(img, out[a:b, r.x0 : r.x1])
-                    if vis is not None:
-                        mask[a:b, r.x0 : r.x1] = vis > 0.5
-            results.append((out, mask))
-        return results
+        behind = self.body.behind
+        order = list(p.hair_back)
+        for k in range(2):
+            if behind[k]:
+                order += p.arms[k] + top.sleeves[k]
+        order += p.legs + p.torso + lower.main + top.back + p.neck + top.main
+        for k in range(2):
+            if not behind[k]:
+                order += p.arms[k] + top.sleeves[k]
+        return order + p.head + p.hair_front

@@ -10,11 +10,19 @@ from typing import NamedTuple
 import numpy as np
 
 from ..sample import CATEGORIES, TryOnSample
+from .backgrounds import Backdrop, random_backdrop, render_backdrop
+from .camera import Photo, develop, develop_region, fit, fit_coverage, random_photo
+from .draws import Draws
+from .fabric import Prepared, worn_fabric
 from .garments import Garment, random_garment
 from .people import Person, random_person
-from .render import PersonScene, prepare, render_flat, render_flat_uint8
+from .product import ProductShot, product_layout, random_product_shot, render_product
+from .raster import draw_all, parts_box, resolve, supersampling
+from .render import GarmentParts, Light, PersonScene, random_light
 
 OTHER = {"upper": "lower", "lower": "upper", "dress": None}
+LANDSCAPE = 0.15  # the share of landscape photos
+ASPECTS = (4 / 3, 3 / 2, 16 / 9)
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,13 @@ class SampleSpec:
     garment_a: Garment  # worn in ``person``
     garment_b: Garment  # worn in ``target``
     other: Garment | None  # the other garment both wear (lower under a top, top over a lower)
+    backdrop: Backdrop
+    light: Light
+    photo: Photo  # the portrait's camera, the same for person and target
+    landscape: float | None  # width / height of a landscape photo (fitted into the canvas); None: portrait
+    zoom: float  # a landscape photo's resolution over its fitted size (>= 1: the fit scales it down)
+    shot_a: ProductShot  # the product photo of A (``garment_worn``)
+    shot_b: ProductShot  # the product photo of B (``garment``)
 
 
 def check_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -38,21 +53,42 @@ def check_size(size: tuple[int, int]) -> tuple[int, int]:
     return H, W
 
 
+def random_spec(d: Draws, index: int, category: str) -> SampleSpec:
+    """Draw sample ``index`` of ``category``."""
+    landscape = d.choice(ASPECTS) if d.chance(LANDSCAPE) else None
+    zoom = d.uniform(1.15, 1.6) if landscape and d.chance(0.5) else 1.0
+    person = random_person(d, category, landscape is not None)
+    a = random_garment(d, category)
+    b = random_garment(d, category)
+    other = OTHER[category]
+    return SampleSpec(
+        index=index, category=category, person=person, garment_a=a, garment_b=b,
+        other=random_garment(d, other) if other else None, backdrop=random_backdrop(d), light=random_light(d),
+        photo=random_photo(d), landscape=landscape, zoom=zoom,
+        shot_a=random_product_shot(d), shot_b=random_product_shot(d),
+    )  # fmt: skip
+
+
 class SyntheticWorld(Sequence[TryOnSample]):
     """``n`` deterministic samples of the synthetic try-on world at ``size`` = (H, W).
 
-    Sample ``i`` depends only on (``seed``, ``i``, ``size``): its RNG is spawned from
+    Sample ``i`` depends only on (``seed``, ``i``, ``size``): its random draws come from
     ``SeedSequence(seed, spawn_key=(i,))``, so any order, any worker and any slice gives
-    byte-identical arrays. Categories cycle through ``categories`` by index.
+    byte-identical arrays. Categories cycle through ``categories`` by index. With
+    ``garment_worn=False`` the product photo of A is not rendered (``garment_worn`` is
+    None; everything else is the same): about a seventh of the work, for trainers that
+    never read it.
     """
 
     def __init__(
-        self, seed: int = 0, size: tuple[int, int] = (256, 192), n: int = 1000, categories=CATEGORIES
-    ):
+        self, seed: int = 0, size: tuple[int, int] = (256, 192), n: int = 1000, categories=CATEGORIES,
+        garment_worn: bool = True,
+    ):  # fmt: skip
         self.seed = int(seed)
         self.size = check_size(size)
         self.n = int(n)
         self.categories = tuple(categories)
+        self.garment_worn = bool(garment_worn)
         bad = [c for c in self.categories if c not in CATEGORIES]
         if bad or not self.categories:
             raise ValueError(f"categories must be a non-empty subset of {CATEGORIES}, got {categories!r}")
@@ -81,69 +117,117 @@ class SyntheticWorld(Sequence[TryOnSample]):
         """The random draws of sample ``index`` (any index >= 0, also beyond ``n``)."""
         if index < 0:
             raise IndexError("sample indices are >= 0")
-        rng = self.rng(index)
-        category = self.categories[index % len(self.categories)]
-        person = random_person(rng)
-        a = random_garment(rng, category)
-        b = random_garment(rng, category)
-        other = OTHER[category]
-        return SampleSpec(index, category, person, a, b, random_garment(rng, other) if other else None)
+        return random_spec(Draws(self.rng(index)), int(index), self.categories[index % len(self.categories)])
 
     def sample(self, index: int) -> TryOnSample:
         """Render sample ``index`` (any index >= 0, also beyond ``n``)."""
-        return render_sample(self.spec(index), self.size, f"synth-{self.seed}-{index:06d}")
+        return render_sample(self.spec(index), self.size, f"synth-{self.seed}-{index:06d}", self.garment_worn)
+
+
+def scene_size(spec: SampleSpec, canvas: tuple[int, int]) -> tuple[int, int]:
+    """The portrait's own size: the canvas, or a landscape photo that the fit scales to the
+    canvas's width (``zoom`` times larger than that)."""
+    H, W = canvas
+    if spec.landscape is None:
+        return H, W
+    return max(16, round(W / spec.landscape * spec.zoom)), max(16, round(W * spec.zoom))
 
 
 class Views(NamedTuple):
-    """The float renders of one sample: images (3, H, W) in [0, 1], coverage (H, W)."""
+    """One sample's two scenes before the camera, at the scene's size."""
 
-    person: np.ndarray  # wearing A
-    target: np.ndarray  # wearing B
-    flat_a: np.ndarray
-    flat_b: np.ndarray
-    visible_a: np.ndarray  # how much of each pixel garment A covers in ``person``
+    person: np.ndarray  # float32 (3, h, w): the light of the person wearing A
+    target: np.ndarray  # ... wearing B
+    visible_a: np.ndarray  # float32 (h, w): how much of each pixel garment A covers in ``person``
     visible_b: np.ndarray  # the same for B in ``target``
+    changed: np.ndarray  # bool (h, w): the pixels that were shaded again for ``target``
 
 
-def _outfits(spec: SampleSpec, size: tuple[int, int]):
-    """The scene, both garments' prepared textures (shared by flat and worn renders) and
-    the two outfits: the same other garment, with A or B in the sample's category."""
-    scene = PersonScene(spec.person, size)
-    prep_a, prep_b = prepare(spec.garment_a, size), prepare(spec.garment_b, size)
-    outfit = {} if spec.other is None else {spec.other.category: scene.garment(spec.other)}
-    outfit_a = {**outfit, spec.category: scene.garment(spec.garment_a, prep_a)}
-    outfit_b = {**outfit, spec.category: scene.garment(spec.garment_b, prep_b)}
-    return scene, prep_a, prep_b, outfit_a, outfit_b
+def _feet(scene: PersonScene) -> tuple[float, float, float] | None:
+    body = scene.body
+    feet = [body.frame.to_image(leg.joints[-1]) for leg in body.legs]
+    y = max(feet[0][1], feet[1][1]) + 0.03 * body.P
+    if y > scene.size[0] + 0.02 * body.P:  # out of the frame
+        return None
+    return (feet[0][0] + feet[1][0]) / 2, y, abs(feet[1][0] - feet[0][0]) / 2 + 0.09 * body.P
 
 
-def render_views(spec: SampleSpec, size: tuple[int, int]) -> Views:
-    """Render a ``SampleSpec`` at ``size`` (floats, before quantisation)."""
-    scene, prep_a, prep_b, outfit_a, outfit_b = _outfits(spec, size)
-    img_a, vis_a = scene.dress(outfit_a, track=spec.category)
-    img_b, vis_b = scene.dress(outfit_b, track=spec.category)
-    flat_a = render_flat(spec.garment_a, size, prep_a)
-    flat_b = render_flat(spec.garment_b, size, prep_b)
-    return Views(img_a, img_b, flat_a, flat_b, vis_a, vis_b)
+def render_views(spec: SampleSpec, canvas: tuple[int, int], layouts: tuple[Prepared, Prepared] | None = None) -> Views:
+    """Shade both scenes of ``spec``: the person wearing A, then only what changes with B."""
+    size = scene_size(spec, canvas)
+    H, W = size
+    if layouts is None:
+        layouts = product_layout(spec.garment_a, spec.shot_a, canvas), product_layout(spec.garment_b, spec.shot_b, canvas)
+    scene = PersonScene(spec.person, size, spec.light)
+
+    def dressed(g: Garment, layout: Prepared | None = None) -> GarmentParts:
+        shape = scene.fit(g)
+        return scene.garment(g, shape, worn_fabric(g, shape, size, layout))
+
+    worn = {} if spec.other is None else {spec.other.category: dressed(spec.other)}
+    order_a = scene.outfit({**worn, spec.category: dressed(spec.garment_a, layouts[0])})
+    order_b = scene.outfit({**worn, spec.category: dressed(spec.garment_b, layouts[1])})
+    parts, (map_a, map_b) = draw_all(size, supersampling(size), [order_a, order_b])
+    person = render_backdrop(spec.backdrop, size, _feet(scene))
+    changed = map_a.changed(map_b)
+    keep = np.flatnonzero(changed)
+    background = keep, np.take(person, keep, axis=1)  # the backdrop where B is shaded again
+    res_a = resolve(map_a, parts, person, box=parts_box(order_a, size))  # in place: the backdrop becomes the person
+    target = person.copy()
+    res_b = resolve(map_b, parts, target, changed, background)
+    tagged = [i + 1 for i, p in enumerate(parts) if p.tag == spec.category]
+    return Views(
+        person.reshape(3, H, W), target.reshape(3, H, W), res_a.coverage(tagged, H * W).reshape(H, W),
+        res_b.coverage(tagged, H * W).reshape(H, W), changed,
+    )  # fmt: skip
 
 
-def render_sample(spec: SampleSpec, size: tuple[int, int], sample_id: str) -> TryOnSample:
-    """Render a ``SampleSpec`` at ``size``: person wearing A, flat B, person wearing B, masks
-    (where the garment covers at least half of a pixel, after arms and hair).
+def render_outfit(
+    person: Person, outfit: Sequence[Garment], size: tuple[int, int], backdrop: Backdrop, light: Light
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``person`` wearing ``outfit`` (one garment per category) in front of ``backdrop``,
+    before the camera: the light (3, H, W) float32 and, per category, how much of each pixel
+    the garment covers as seen (after arms and hair)."""
+    scene = PersonScene(person, size, light)
+    worn = {}
+    for g in outfit:
+        shape = scene.fit(g)
+        worn[g.category] = scene.garment(g, shape, worn_fabric(g, shape, size))
+    parts, (pm,) = draw_all(size, supersampling(size), [scene.outfit(worn)])
+    image = render_backdrop(backdrop, size, _feet(scene))
+    res = resolve(pm, parts, image)
+    H, W = size
+    visible = {
+        g.category: res.coverage([i + 1 for i, p in enumerate(parts) if p.tag == g.category], H * W).reshape(H, W)
+        for g in outfit
+    }
+    return image.reshape(3, H, W), visible
 
-    Byte-identical to quantising ``render_views``, but floats are only computed where the
-    two people (or a product shot and its plain backdrop) differ.
-    """
-    scene, prep_a, prep_b, outfit_a, outfit_b = _outfits(spec, size)
-    (person, mask_a), (target, mask_b) = scene.dress_uint8_many([outfit_a, outfit_b], track=spec.category)
+
+def render_portrait(
+    person: Person, outfit: Sequence[Garment], size: tuple[int, int], backdrop: Backdrop, light: Light, photo: Photo
+) -> np.ndarray:
+    """``render_outfit`` photographed: uint8 (H, W, 3)."""
+    return develop(render_outfit(person, outfit, size, backdrop, light)[0], photo)
+
+
+def render_sample(spec: SampleSpec, canvas: tuple[int, int], sample_id: str, garment_worn: bool = True) -> TryOnSample:
+    """Render a ``SampleSpec`` into ``canvas`` = (H, W): person wearing A, product photo of B,
+    the same person wearing B, product photo of A (unless ``garment_worn`` is False), and
+    the masks (where the garment covers at least half of a pixel, after arms and hair)."""
+    layouts = product_layout(spec.garment_a, spec.shot_a, canvas), product_layout(spec.garment_b, spec.shot_b, canvas)
+    v = render_views(spec, canvas, layouts)
+    person = develop(v.person, spec.photo)
+    target = develop_region(v.target, spec.photo, person, v.changed)
     return TryOnSample(
         id=sample_id,
         category=spec.category,
-        person=person,
-        garment=render_flat_uint8(spec.garment_b, size, prep_b),
-        target=target,
-        garment_worn=render_flat_uint8(spec.garment_a, size, prep_a),
-        target_mask=mask_b,
-        person_mask=mask_a,
+        person=fit(person, canvas),
+        garment=render_product(spec.garment_b, spec.shot_b, canvas, layouts[1]),
+        target=fit(target, canvas),
+        garment_worn=render_product(spec.garment_a, spec.shot_a, canvas, layouts[0]) if garment_worn else None,
+        target_mask=fit_coverage(v.visible_b, canvas),
+        person_mask=fit_coverage(v.visible_a, canvas),
         paired=False,
     )
 
@@ -153,11 +237,10 @@ def tune_allocator(mmap_threshold_mb: int = 32, trim_threshold_mb: int = 64) -> 
 
     Rendering allocates and frees many arrays of 0.1-3 MB per sample. With glibc's
     defaults most of them come from fresh ``mmap``s or from heap space trimmed off and
-    grown again, so every sample pays thousands of page faults (about 2,600 at 512x384,
-    900 at 256x192). Serving allocations below ``mmap_threshold_mb`` from the heap and
-    trimming it only beyond ``trim_threshold_mb`` free removes them: about 12-15% less
-    CPU time at 512x384 and 5-7% at 256x192 (docs/data.md). Outputs are unchanged; the
-    cost is that the process keeps up to ``trim_threshold_mb`` of freed memory. Meant for
+    grown again, so every sample pays hundreds of page faults. Serving allocations below
+    ``mmap_threshold_mb`` from the heap and trimming it only beyond ``trim_threshold_mb``
+    free removes them (docs/data.md has the figures). Outputs are unchanged; the cost is
+    that the process keeps up to ``trim_threshold_mb`` of freed memory. Meant for
     processes that mostly generate data (DataLoader workers, ``vton data synth``); it
     affects every allocation in the process, so it is never called implicitly. Returns
     False where the C library has no ``mallopt`` (not glibc).
