@@ -141,52 +141,11 @@ def export(args) -> int:
         raise InputError(args.out, "already exists and is not empty")
     _quiet_libraries()
     _log("loading PyTorch and the export tools…")
-    import torch
-
-    from models.checkpoint import load_student
-    from models.export.bundle import export_bundle
-    from models.export.samples import example_inputs_from_synthetic
-    from models.nets import build_student, get_config
+    from models.export.bundle import export_checkpoint
 
     _quiet_libraries()  # (importing them may have reset logging)
-    if args.checkpoint is not None:
-        student, meta = load_student(args.checkpoint)
-        if args.config and args.config != student.cfg.name:
-            raise InputError(args.checkpoint, f"is a '{student.cfg.name}' checkpoint, not '{args.config}'")
-        trained, provenance = True, {"checkpoint": str(args.checkpoint), "training": meta}
-    else:
-        if not args.config:
-            raise InputError("--config", "give --config (full, small or tiny) or --checkpoint")
-        torch.manual_seed(args.seed)
-        _log(f"building the '{args.config}' student (random weights, seed {args.seed})")
-        student = build_student(get_config(args.config))
-        trained, provenance = False, {"init": f"random (seed {args.seed})"}
-    sizes = args.size or list(student.cfg.resolutions)
-    for s in sizes:
-        if s[0] % 32 or s[1] % 32:
-            raise InputError("--size", f"{size_key(s)}: height and width must be multiples of 32")
-    calibration = held_out = ()
-    n_graphs = len(sizes) * 4 + 1
-    _log(f"exporting {n_graphs} graphs at {', '.join(size_key(s) for s in sizes)}"
-         + (" then INT8 calibration, quantisation and parity" if args.int8 else "")
-         + (" then the Android conversion" if args.target == "android" else ""))
-    if args.int8:
-        _log(f"rendering {args.calibration_samples} calibration and {args.parity_samples} held-out samples")
-        calibration = example_inputs_from_synthetic(args.calibration_samples, sizes[0], seed=10_000)
-        held_out = example_inputs_from_synthetic(args.parity_samples, sizes[0], seed=20_000)
-    options = dict(
-        sizes=sizes, int8=args.int8, calibration=calibration, held_out=held_out,
-        garment_features=args.garment_features, trained=trained, name=args.name, provenance=provenance, log=_log,
-    )
-    if args.target == "desktop":
-        export_bundle(student, args.out, **options)
-        return 0
-    # Android: export the desktop graphs, then convert those very graphs (the manifest records their hashes)
-    from models.export.android import convert_to_android
-
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="vton-desktop-", dir=args.out.parent) as tmp:
-        desktop = Path(tmp) / "desktop"
-        export_bundle(student, desktop, **options)
-        convert_to_android(desktop, args.out, log=_log)
+    export_checkpoint(args.checkpoint, args.out, config=args.config, sizes=args.size, int8=args.int8,
+                      target=args.target, calibration_samples=args.calibration_samples,
+                      parity_samples=args.parity_samples, garment_features=args.garment_features,
+                      name=args.name, seed=args.seed, log=_log)
     return 0

@@ -343,6 +343,7 @@ def export_checkpoint(
         if not config:
             raise InputError("config", "give a config (full, small or tiny) or a checkpoint")
         torch.manual_seed(seed)
+        log(f"building the '{config}' student (random weights, seed {seed})")
         student = build_student(get_config(config))
         trained = False
         provenance = {"init": f"random (seed {seed})", **(provenance or {})}
@@ -351,8 +352,12 @@ def export_checkpoint(
     for s in sizes:
         if s[0] % step or s[1] % step:
             raise InputError("size", f"{size_key(s)}: height and width must be multiples of {step}")
+    log(f"exporting {len(sizes) * 4 + 1} graphs at {', '.join(size_key(s) for s in sizes)}"
+        + (" then INT8 calibration, quantisation and parity" if int8 else "")
+        + (" then the Android conversion" if target == "android" else ""))
     calibration = held_out = ()
     if int8:
+        log(f"rendering {calibration_samples} calibration and {parity_samples} held-out samples")
         calibration = example_inputs_from_synthetic(calibration_samples, sizes[0], seed=CALIBRATION_SEED)
         held_out = example_inputs_from_synthetic(parity_samples, sizes[0], seed=PARITY_SEED)
     options = dict(sizes=sizes, int8=int8, calibration=calibration, held_out=held_out,

@@ -97,6 +97,10 @@ _POOL_WORLD = None
 def _pool_init(cfg: DataConfig, square: int) -> None:
     global _POOL_WORLD
     torch.set_num_threads(1)
+    if cfg.source == "synthetic":  # a process that only renders: keep freed memory for reuse (docs/data.md)
+        from ..data.synthetic import tune_allocator
+
+        tune_allocator()
     _POOL_WORLD = (make_world(cfg), square)
 
 
