@@ -7,13 +7,19 @@ sampler over tryon_net -> top half of x0 -> vae_decoder -> un-fit -> result.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+
+try:
+    import fcntl
+except ImportError:  # Windows: no memfd either, graph_source hands ORT the bytes
+    fcntl = None
 
 from .bundle import Bundle, check_session_io, open_bundle, read_verified, size_key
 from .errors import BundleError, Cancelled, VtonError
@@ -34,6 +40,30 @@ from .sampler import Sampler, noise_source
 ProgressFn = Callable[[Progress], None]
 
 
+@contextlib.contextmanager
+def graph_source(data: bytes) -> Iterator[str | bytes]:
+    """What ONNX Runtime loads a verified graph from: on Linux a sealed in-memory file holding
+    ``data`` (``/proc/self/fd/N``: nothing can change it, and ORT loads a graph from a path
+    with one copy of its weights where from bytes it keeps two: full INT8 TryonNet's session
+    323 MiB instead of 526, docs/benchmarks.md); elsewhere the bytes themselves. Either way
+    ORT refuses graphs whose weights sit in "external data" files (tests/test_bundle_trust.py)."""
+    create = getattr(os, "memfd_create", None)
+    if create is None:
+        yield data
+        return
+    fd = create("vton-graph", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        data = view = None  # the memfd holds them now; the caller may drop its copy
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS,
+                    fcntl.F_SEAL_WRITE | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_SEAL)
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
+
+
 def choose_providers(preferred: list[str] | None = None) -> list[str]:
     """CUDA when this onnxruntime build has it, else CPU (override with ``preferred``)."""
     available = ort.get_available_providers()
@@ -45,9 +75,28 @@ def choose_providers(preferred: list[str] | None = None) -> list[str]:
     env = os.environ.get("MOBILE_VTON_PROVIDER")
     if env:
         return choose_providers([p.strip() for p in env.split(",")])
-    return ["CUDAExecutionProvider", "CPUExecutionProvider"] if "CUDAExecutionProvider" in available else [
-        "CPUExecutionProvider"
-    ]
+    if "CUDAExecutionProvider" not in available:
+        return ["CPUExecutionProvider"]
+    _load_cuda_libraries()
+    return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+_cuda_loaded = False
+
+
+def _load_cuda_libraries() -> None:
+    """onnxruntime-gpu installed with its ``[cuda,cudnn]`` extras (``./run.sh --gpu``) finds the
+    CUDA and cuDNN libraries in the NVIDIA pip packages only once they are preloaded; a system
+    CUDA install needs nothing. Best effort: without them ONNX Runtime falls back to the CPU."""
+    global _cuda_loaded
+    preload = getattr(ort, "preload_dlls", None)
+    if _cuda_loaded or preload is None:
+        return
+    _cuda_loaded = True
+    try:
+        preload(directory="")  # "": the NVIDIA site packages first, then the default search path
+    except Exception:  # noqa: BLE001 - a missing library only means the CPU runs it
+        pass
 
 
 class TryOnPipeline:
@@ -72,8 +121,7 @@ class TryOnPipeline:
         spec = self.manifest.graph(size, graph)
         if path not in self._sessions:
             # the session is made from the very bytes whose sha256 was just checked, so the
-            # file cannot be swapped between the check and the load; bytes also keep ONNX
-            # Runtime from following "external data" paths out of the bundle
+            # file cannot be swapped between the check and the load (graph_source)
             data = read_verified(self.bundle, spec.file)
             opts = ort.SessionOptions()
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -86,10 +134,11 @@ class TryOnPipeline:
             opts.enable_cpu_mem_arena = False
             opts.enable_mem_pattern = False
             try:
-                session = ort.InferenceSession(data, opts, providers=self.providers)
+                with graph_source(data) as source:
+                    del data
+                    session = ort.InferenceSession(source, opts, providers=self.providers)
             except Exception as exc:  # ORT raises its own exception types for broken graphs
                 raise BundleError(path, f"cannot be loaded by ONNX Runtime ({_one_line(exc)})") from None
-            del data
             check_session_io(path, spec, session)  # a swapped or foreign graph is refused here
             self._sessions[path] = session
         return self._sessions[path]

@@ -183,6 +183,28 @@ def test_a_graph_that_is_not_onnx_is_refused(tiny_bundle, images, tmp_path, caps
     assert code == 2 and "adapter.onnx" in err and "cannot be loaded by ONNX Runtime" in err
 
 
+@pytest.mark.parametrize("location", ["weights.bin", "../../../etc/hostname", "/etc/hostname"])
+def test_a_graph_with_external_weights_is_refused(location, tiny_bundle, images, tmp_path, capsys):
+    """Weights in an "external data" file (beside the graph, or a path out of the bundle) are
+    never read: a session is made only from the verified graph bytes themselves."""
+    import onnx
+
+    b = copy_bundle(tiny_bundle, tmp_path / "b")
+    graph = b / "128x96" / "vae_decoder.onnx"
+    model = onnx.load(str(graph))
+    onnx.save_model(model, str(graph), save_as_external_data=True, location="weights.bin", size_threshold=0)
+    if location != "weights.bin":
+        model = onnx.load(str(graph), load_external_data=False)
+        for tensor in model.graph.initializer:
+            for entry in tensor.external_data:
+                if entry.key == "location":
+                    entry.value = location
+        onnx.save_model(model, str(graph))
+    rehash(b)
+    code, err = tryon(capsys, b, images, tmp_path)
+    assert code == 2 and "vae_decoder.onnx" in err and "cannot be loaded by ONNX Runtime" in err
+
+
 # -- regular files only ---------------------------------------------------------------------------------
 def test_a_symlinked_graph_is_refused_and_never_copied(tiny_bundle, images, tmp_path, capsys):
     secret = tmp_path / "secret.txt"

@@ -1,5 +1,6 @@
 """Student networks: sizes, shapes, fusion wiring and config round-trips."""
 
+import numpy as np
 import torch
 
 from models.export.graphs import feature_shapes
@@ -81,11 +82,41 @@ def test_tcg_head_reconstructs_latent_shape():
     assert rec.shape == zp.shape
 
 
-def test_chunked_attention_is_exact():
-    from models.nets.layers import attention
+def test_attention_exports_as_one_ort_node_with_the_same_result(tmp_path):
+    """Export writes every attention as ONNX Runtime's fused MultiHeadAttention node (no
+    score matrix in memory); ORT's result equals torch's, and training keeps SDPA."""
+    import onnx
+    import onnxruntime as ort
 
-    q, k, v = (torch.randn(1, 2, n, 8) for n in (37, 50, 50))
-    torch.testing.assert_close(attention(q, k, v, chunk=8), attention(q, k, v), rtol=1e-5, atol=1e-6)
+    from models.nets.layers import Attention, DecoupledCrossAttention, use_ort_attention
+
+    class Both(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.self_attn = Attention(16, 2)
+            self.cross = DecoupledCrossAttention(16, 2, context_dim=8)
+
+        def forward(self, x, garment, ctx, img):
+            return self.cross(self.self_attn(x, torch.cat([x, garment], 1)), ctx, img)
+
+    torch.manual_seed(0)
+    net = Both().eval()
+    feeds = {"x": torch.randn(1, 37, 16), "garment": torch.randn(1, 50, 16), "ctx": torch.randn(1, 4, 8),
+             "img": torch.randn(1, 6, 8)}
+    with torch.no_grad():
+        expected = net(**feeds).numpy()
+    use_ort_attention(net, True)
+    path = tmp_path / "attn.onnx"
+    torch.onnx.export(net, tuple(feeds.values()), str(path), input_names=list(feeds), dynamo=True, opset_version=18)
+    use_ort_attention(net, False)
+    ops = [(n.domain, n.op_type) for n in onnx.load(str(path)).graph.node]
+    assert ops.count(("com.microsoft", "MultiHeadAttention")) == 3
+    assert ("", "Softmax") not in ops
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {k: v.numpy() for k, v in feeds.items()})[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    with torch.no_grad():  # back to SDPA, the same numbers
+        np.testing.assert_array_equal(net(**feeds).numpy(), expected)
 
 
 def test_top_level_garment_attention_reads_the_garment_half_into_the_person_half():

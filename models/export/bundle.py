@@ -26,15 +26,12 @@ from engine.bundle import FileEntry, GraphSpec, Manifest, TensorSpec, open_bundl
 from engine.pipeline import TryOnPipeline
 from engine.request import TryOnRequest
 
-from ..nets.layers import set_attention_chunk
+from ..nets.layers import use_ort_attention
 from ..nets.student import Student
 from .graphs import GRAPH_NAMES, WRAPPERS, example_inputs, io_spec
 from .onnx_export import OPSET, export_graph, optimize_graph
 from .quantize import quantize_graph
 
-# Self-attention is exported over query chunks of this many tokens: it bounds the score
-# matrix ONNX Runtime materialises on a CPU (see models/nets/layers.attention).
-ATTENTION_CHUNK = 1024
 LICENSE = "Apache-2.0. Weights trained by the Mobile-VTON Studio project on its own synthetic data."
 
 
@@ -199,7 +196,6 @@ def export_bundle(
     trained: bool = False,
     name: str | None = None,
     provenance: dict | None = None,
-    attention_chunk: int = ATTENTION_CHUNK,
     log: Log = print,
 ) -> Manifest:
     """Export ``student`` to a verified bundle folder ``out`` (created; must not exist or be empty)."""
@@ -213,17 +209,17 @@ def export_bundle(
         student = copy.deepcopy(student).float().cpu()
     was_training = student.training
     student.eval()
-    set_attention_chunk(student, attention_chunk)
+    use_ort_attention(student, True)
     try:
         return _export(student, out, sizes, int8, calibration, held_out, garment_features, trained, name,
-                       provenance, attention_chunk, log)
+                       provenance, log)
     finally:  # the caller's model comes back as it was
-        set_attention_chunk(student, 0)
+        use_ort_attention(student, False)
         student.train(was_training)
 
 
 def _export(student, out, sizes, int8, calibration, held_out, garment_features, trained, name, provenance,
-            attention_chunk, log) -> Manifest:
+            log) -> Manifest:
     precision = "int8" if int8 else "fp32"
     name = name or f"{student.cfg.name}-{precision}"
     prov = {
@@ -232,7 +228,7 @@ def _export(student, out, sizes, int8, calibration, held_out, garment_features, 
         "torch": torch.__version__,
         "onnxruntime": ort.__version__,
         "opset": OPSET,
-        "attention_query_chunk": attention_chunk,
+        "attention": "com.microsoft.MultiHeadAttention",
         "machine": platform.platform(),
         "parameters": student.parameter_counts(),
     }

@@ -90,25 +90,26 @@ class Upsample(nn.Module):
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
 
 
-def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, chunk: int = 0) -> torch.Tensor:
-    """Scaled dot-product attention, optionally over query chunks of ``chunk`` tokens.
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, ort_kernel: bool = False) -> torch.Tensor:
+    """Multi-head scaled dot-product attention over tokens: q (B, Sq, C), k and v (B, Sk, C).
 
-    Chunking is for export: ONNX Runtime on a CPU materialises the full score matrix
-    (heads x queries x keys), which at 1024x768 is over a gigabyte per layer. Chunks bound
-    it; the result is identical.
+    ``ort_kernel`` (export only, :func:`use_ort_attention`) writes the whole attention as one
+    ONNX Runtime ``com.microsoft.MultiHeadAttention`` node: on a CPU its kernel works through
+    the keys block by block and never holds the (heads x queries x keys) score matrix, which
+    at 1024x768 is gigabytes per layer as separate MatMul/Softmax/MatMul nodes, and it is
+    faster than those nodes (benchmarks/engine_profile.py, docs/benchmarks.md).
     """
-    n = q.shape[2]
-    if chunk <= 0 or n <= chunk:
-        return F.scaled_dot_product_attention(q, k, v)
-    parts = [F.scaled_dot_product_attention(q[:, :, i : i + chunk], k, v) for i in range(0, n, chunk)]
-    return torch.cat(parts, dim=2)
+    if ort_kernel and torch.onnx.is_in_onnx_export():
+        return torch.onnx.ops.symbolic("com.microsoft::MultiHeadAttention", (q, k, v), {"num_heads": heads},
+                                       dtype=q.dtype, shape=q.shape, version=1)
+    return _merge(F.scaled_dot_product_attention(_heads(q, heads), _heads(k, heads), _heads(v, heads)))
 
 
-def set_attention_chunk(module: nn.Module, chunk: int) -> None:
-    """Set the query chunk of every attention layer in ``module`` (0 = no chunking)."""
+def use_ort_attention(module: nn.Module, on: bool) -> None:
+    """Export every attention layer in ``module`` as ONNX Runtime's fused attention node (or not)."""
     for m in module.modules():
-        if isinstance(m, Attention):
-            m.chunk = chunk
+        if isinstance(m, (Attention, DecoupledCrossAttention)):
+            m.ort_kernel = on
 
 
 def _heads(x: torch.Tensor, n: int) -> torch.Tensor:
@@ -132,7 +133,7 @@ class Attention(nn.Module):
         super().__init__()
         kv_dim = kv_dim or dim
         self.heads = heads
-        self.chunk = 0
+        self.ort_kernel = False  # export only: see use_ort_attention
         self.to_q = nn.Linear(dim, dim, bias=False)
         self.to_k = nn.Linear(kv_dim, dim, bias=False)
         self.to_v = nn.Linear(kv_dim, dim, bias=False)
@@ -140,10 +141,8 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         context = x if context is None else context
-        q = _heads(self.to_q(x), self.heads)
-        k = _heads(self.to_k(context), self.heads)
-        v = _heads(self.to_v(context), self.heads)
-        return self.to_out(_merge(attention(q, k, v, self.chunk)))
+        out = attention(self.to_q(x), self.to_k(context), self.to_v(context), self.heads, self.ort_kernel)
+        return self.to_out(out)
 
 
 class DecoupledCrossAttention(nn.Module):
@@ -156,6 +155,7 @@ class DecoupledCrossAttention(nn.Module):
         super().__init__()
         self.heads = heads
         self.image_scale = image_scale
+        self.ort_kernel = False  # export only: see use_ort_attention
         self.to_q = nn.Linear(dim, dim, bias=False)
         self.to_k = nn.Linear(context_dim, dim, bias=False)
         self.to_v = nn.Linear(context_dim, dim, bias=False)
@@ -164,11 +164,10 @@ class DecoupledCrossAttention(nn.Module):
         self.to_out = nn.Linear(dim, dim)
 
     def forward(self, x: torch.Tensor, category_ctx: torch.Tensor, image_tokens: torch.Tensor) -> torch.Tensor:
-        q = _heads(self.to_q(x), self.heads)
-        h = self.heads  # a handful of keys: the score matrix is small, no chunking needed
-        out = attention(q, _heads(self.to_k(category_ctx), h), _heads(self.to_v(category_ctx), h))
-        img = attention(q, _heads(self.to_k_img(image_tokens), h), _heads(self.to_v_img(image_tokens), h))
-        return self.to_out(_merge(out + self.image_scale * img))
+        q, h, ort_kernel = self.to_q(x), self.heads, self.ort_kernel
+        out = attention(q, self.to_k(category_ctx), self.to_v(category_ctx), h, ort_kernel)
+        img = attention(q, self.to_k_img(image_tokens), self.to_v_img(image_tokens), h, ort_kernel)
+        return self.to_out(out + self.image_scale * img)
 
 
 class GEGLU(nn.Module):
@@ -242,8 +241,8 @@ class GarmentAttention(nn.Module):
 
     Queries are the person's tokens, keys and values the garment's, all at the top latent
     level; the result is added to the person half only. The output projection starts at
-    zero, so a new layer begins as the identity. Self-attention's query chunking (export)
-    applies here too.
+    zero, so a new layer begins as the identity. It exports as ONNX Runtime's fused
+    attention like every other attention layer.
     """
 
     def __init__(self, channels: int, head_dim: int):
