@@ -52,7 +52,7 @@ def test_the_runtime_dependencies_hold_no_training_packages():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     names = {d.split(">")[0].split("=")[0].split("!")[0].split("[")[0].strip().lower()
              for d in project["dependencies"]}
-    assert names == {"numpy", "pillow", "onnxruntime", "platformdirs", "pyside6-essentials"}
+    assert names == {"numpy", "pillow", "onnxruntime", "platformdirs", "pyside6-essentials", "pyqtgraph"}
     train = " ".join(project["optional-dependencies"]["train"])
     assert "torch" in train and "diffusers" in train
     assert "pip install -q -e .\n" in (ROOT / "run.sh").read_text()  # no extras for the runtime
