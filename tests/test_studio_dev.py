@@ -285,12 +285,16 @@ def test_evaluate_tab_scores_bundles_and_puts_evaluations_side_by_side(studio, p
     assert "--baselines" in first.argv and first.argv[first.argv.index("--seed") + 1] == "5"
     view.compare(second.id, first.id)
     a, b = view.pane_a, view.pane_b
-    methods = [a.table.item(r, 0).text() for r in range(a.table.rowCount())]
-    assert "baseline: identity" in methods and "baseline: paste" in methods and len(methods) == 4
+    methods = [a.table.horizontalHeaderItem(c).text() for c in range(a.table.columnCount())]
+    assert methods == ["tiny-int8", "tiny-int8 raw", "identity (baseline)", "paste (baseline)"]
+    metrics_shown = [a.table.verticalHeaderItem(r).text() for r in range(a.table.rowCount())]
+    assert metrics_shown[1] == "PSNR dB ↑" and metrics_shown[2] == "colour err ↓"
     scores = json.loads((second.out_path / "scores.json").read_text())
     assert scores["samples"] == 2 and scores["test_seed"] == 6
-    row = methods.index("baseline: paste")
-    assert a.table.item(row, 2).text() == f"{scores['results']['baseline: paste']['psnr']:.2f}"
+    assert a.table.item(1, 3).text() == f"{scores['results']['baseline: paste']['psnr']:.2f}"
+    psnr = [a.table.item(1, c) for c in range(4)]
+    best = max(range(4), key=lambda c: float(psnr[c].text()))
+    assert psnr[best].font().bold() and sum(p.font().bold() for p in psnr) == 1
     assert "beats identity on" in a.wins.text()
     assert a.grid.has_picture() and b.grid.has_picture()
     assert b.result.samples == 4 and b.result.seed == 5 and "seed 5 · 4 samples at 128x96" in b.caption.text()

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from ..widgets import card, label, tool_button
 from .data import DataController
-from .monitor_view import LogView, PictureLabel, RunsList, state_chip
+from .monitor_view import LogView, PictureLabel, RunsList, form_scroll, state_chip
 from .requests import CATEGORIES
 
 SIZES = ("64x64", "128x96", "256x192", "512x384", "1024x768")
@@ -46,9 +45,6 @@ class DataView(QWidget):
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
         lv.setSpacing(12)
-        scroll = QScrollArea(left)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         host = QWidget()
         hv = QVBoxLayout(host)
         hv.setContentsMargins(0, 0, 0, 0)
@@ -114,7 +110,7 @@ class DataView(QWidget):
         ccol.addWidget(self.check_button)
         hv.addWidget(check)
         hv.addStretch(1)
-        scroll.setWidget(host)
+        scroll = form_scroll(left, host)
         lv.addWidget(scroll, 3)
         sets, scol = card(left, margins=12)
         scol.addWidget(label("Sets and checks", "section"))
@@ -126,6 +122,7 @@ class DataView(QWidget):
         head = QHBoxLayout()
         self.title = label("Render a set or check a folder.", None, right)
         self.title.setStyleSheet("font-size: 15px; font-weight: bold;")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
         head.addWidget(self.title, 1)
         self.state = label("", None, right)
         head.addWidget(self.state)
@@ -133,7 +130,7 @@ class DataView(QWidget):
         self.report = QPlainTextEdit(right)
         self.report.setReadOnly(True)
         self.report.setPlaceholderText("The check's report appears here.")
-        self.report.setMaximumHeight(150)
+        self.report.setMaximumHeight(110)
         col.addWidget(self.report)
         col.addWidget(label("Contact sheet: person wearing A | product photo of B | ground truth wearing B",
                             "section", right))

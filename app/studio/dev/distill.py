@@ -21,16 +21,16 @@ from .train import TrainController, TrainForm
 # the FGA weights: label, config key, type (docs/training.md, "What each stage optimises")
 FGA_KNOBS = {
     "region_weight": ("Region weight", "student.region_weight", float),
-    "ratio": ("Ratio (generator every N steps)", "student.ratio", int),
-    "lambda_feature": ("λ1 feature (DMD)", "student.lambda_feature", float),
-    "lambda_cons": ("λ2 consistency (TCG)", "student.lambda_cons", float),
+    "ratio": ("Ratio", "student.ratio", int),  # the generator updates every `ratio` steps
+    "lambda_feature": ("λ1 feature", "student.lambda_feature", float),
+    "lambda_cons": ("λ2 TCG", "student.lambda_cons", float),
     "lambda_gan": ("λ3 GAN", "student.lambda_gan", float),
 }
 # switch -> (label, the config key, the overlay that turns it off)
 SWITCHES = {
     "distill": ("Distillation (DMD2 + GAN)", "student.distill", "no-distill"),
-    "tcg": ("TCG consistency loss", "student.tcg", "no-tcg"),
-    "lc": ("Latent concatenation (LC)", "student.latent_concat", "no-lc"),
+    "tcg": ("TCG consistency", "student.tcg", "no-tcg"),
+    "lc": ("Latent concat. (LC)", "student.latent_concat", "no-lc"),
 }
 ABLATION_TEXT = {"no-distill": "no distillation", "no-tcg": "no TCG", "no-lc": "no LC"}
 

@@ -4,6 +4,8 @@ weights, one-click ablations, the ablation table and the live monitor. Behaviour
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -13,7 +15,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -24,11 +25,19 @@ from PySide6.QtWidgets import (
 from ..widgets import card, label
 from .distill import ABLATION_TEXT, FGA_KNOBS, SWITCHES, DistillController, FGASettings
 from .monitor import RunMonitor
-from .monitor_view import MonitorView
+from .monitor_view import MonitorView, form_scroll
 from .probes import config_value
 from .requests import ABLATIONS
 from .train import TrainForm
 from .train_view import RunsPanel, TrainFormView
+
+WEIGHT_TIPS = {
+    "region_weight": "L_diff counts 1 + this inside the old and the new garment",
+    "ratio": "The generator updates every N steps; the fake score every step (DMD2 uses 5-10)",
+    "lambda_feature": "λ1: the DMD feature loss of TryonNet and GarmentNet",
+    "lambda_cons": "λ2: GarmentNet's TCG consistency loss",
+    "lambda_gan": "λ3: TryonNet's GAN loss",
+}
 
 
 class DistillFormView(TrainFormView):
@@ -50,7 +59,7 @@ class DistillFormView(TrainFormView):
         for key, (text, cfg_key, _kind) in FGA_KNOBS.items():
             edit = QLineEdit(self)
             edit.setClearButtonEnabled(True)
-            edit.setToolTip(f"{cfg_key}: leave blank for the config's value")
+            edit.setToolTip(WEIGHT_TIPS[key] + f" ({cfg_key}); blank: the config's value")
             edit.textChanged.connect(self._on_edit)
             self.weights[key] = edit
             form.addRow(text, edit)
@@ -111,9 +120,6 @@ class DistillView(QWidget):
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
         lv.setSpacing(12)
-        scroll = QScrollArea(left)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         form_card, fcol = card(None, margins=14)
         fcol.addWidget(label("Student by FGA distillation", "title"))
         fcol.addWidget(label("The student learns from a teacher run: DMD2 score matching + GAN, with TCG and LC.",
@@ -137,7 +143,7 @@ class DistillView(QWidget):
         self.ablate_button = QPushButton("Run the student and its ablations", form_card)
         self.ablate_button.setToolTip("Queues the student as set and one run per ticked ablation, same budget")
         fcol.addWidget(self.ablate_button)
-        scroll.setWidget(form_card)
+        scroll = form_scroll(left, form_card)
         lv.addWidget(scroll, 3)
         runs_card, rcol = card(left, margins=12)
         rcol.addWidget(label("Student runs on this machine", "section"))
@@ -166,8 +172,8 @@ class DistillView(QWidget):
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setMinimumHeight(110)
         tcol.addWidget(self.table)
-        tcol.addWidget(label("Held-out scores at the end of each run (its last sample grid's samples).", "hint",
-                             wrap=True))
+        tcol.addWidget(label("Held-out scores of each run's latest sample grid (for a finished run: at its end). "
+                             "Double-click a row to follow that run.", "hint", wrap=True))
         rv.addWidget(table_card, 1)
         split.addWidget(left)
         split.addWidget(right)
@@ -206,10 +212,13 @@ class DistillView(QWidget):
         current = self.group.currentData()
         self.group.blockSignals(True)
         self.group.clear()
-        for n, group in enumerate(self.controller.groups()):
+        for group in self.controller.groups():
             first = min((r for r in self.controller.jobs.records("train") if r.group == group),
                         key=lambda r: r.created)
-            self.group.addItem(f"{first.out_path.parent.name} · started {len(self.controller.groups()) - n}", group)
+            runs = sum(r.group == group for r in self.controller.jobs.records("train"))
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(first.created))
+            self.group.addItem(f"{first.out_path.parent.name}/{first.out_path.name} and {runs - 1} ablations · {when}",
+                               group)
         self.group.setCurrentIndex(max(0, self.group.findData(current)))
         self.group.blockSignals(False)
         self.refresh_table()

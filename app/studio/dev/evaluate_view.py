@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Slot
@@ -32,8 +33,13 @@ from .jobs import read_tail
 from .monitor_view import LogView, PictureLabel, state_chip
 
 
+def method_title(method: str) -> str:
+    """A short column title: ``baseline: identity`` -> ``identity (baseline)``."""
+    return method.replace("baseline: ", "") + " (baseline)" if method.startswith("baseline: ") else method
+
+
 class ResultPane(QWidget):
-    """One evaluation: its caption, the score table (best value per column in bold), the grid."""
+    """One evaluation: its caption, the score table (best value per metric in bold), the grid."""
 
     def __init__(self, title: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -47,16 +53,17 @@ class ResultPane(QWidget):
         v.addLayout(head)
         self.caption = label("", "hint", self, wrap=True)
         v.addWidget(self.caption)
-        self.table = QTableWidget(0, len(COLUMNS) + 1, self)
-        self.table.setHorizontalHeaderLabels(["method", *(c[1] for c in COLUMNS)])
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # metrics down, methods across: four methods fit a narrow pane, six metric columns do not
+        self.table = QTableWidget(len(COLUMNS), 0, self)
+        self.table.setVerticalHeaderLabels([f"{title} {'↑' if higher else '↓'}" for _, title, higher in COLUMNS])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setMinimumHeight(120)
         v.addWidget(self.table, 2)
         self.wins = label("", "hint", self, wrap=True)
         self.wins.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        for plain in (self.caption, self.wins):
+            plain.setTextFormat(Qt.TextFormat.PlainText)
         v.addWidget(self.wins)
         self.grid = PictureLabel("person | garment | result | ground truth", self)
         v.addWidget(self.grid, 3)
@@ -64,30 +71,26 @@ class ResultPane(QWidget):
 
     def show_result(self, result: EvalResult | None) -> None:
         self.result = result
-        self.table.setRowCount(0)
+        self.table.setColumnCount(0)
         if result is None:
             self.caption.setText("")
             self.wins.setText("")
             self.grid.show_file(None)
             return
-        self.caption.setText(result.caption())
-        self.table.setRowCount(len(result.rows))
-        best = {}
-        for key, _title, higher in COLUMNS:
+        self.caption.setText(result.caption() + " · bold: the best of each row (↑ higher is better, ↓ lower)")
+        self.table.setColumnCount(len(result.rows))
+        self.table.setHorizontalHeaderLabels([method_title(m) for m, _ in result.rows])
+        for j, (method, row) in enumerate(result.rows):
+            self.table.horizontalHeaderItem(j).setToolTip(f"{method}: {row.get('bundle', 'a baseline')}")
+        for i, (key, _title, higher) in enumerate(COLUMNS):
             values = [row.get(key) for _, row in result.rows if isinstance(row.get(key), (int, float))]
-            if values:
-                best[key] = max(values) if higher else min(values)
-        for i, (method, row) in enumerate(result.rows):
-            item = QTableWidgetItem(method)
-            item.setToolTip(str(row.get("bundle", method)))
-            self.table.setItem(i, 0, item)
-            for j, (key, _title, _higher) in enumerate(COLUMNS, start=1):
+            best = (max(values) if higher else min(values)) if values else None
+            for j, (_method, row) in enumerate(result.rows):
                 value = row.get(key)
-                text = "" if not isinstance(value, (int, float)) else (f"{value:.2f}" if abs(value) >= 10 else
-                                                                         f"{value:.4f}")
-                cell = QTableWidgetItem(text)
+                number = isinstance(value, (int, float))
+                cell = QTableWidgetItem("" if not number else f"{value:.2f}" if abs(value) >= 10 else f"{value:.4f}")
                 cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if key in best and value == best[key]:
+                if number and value == best:
                     font = cell.font()
                     font.setBold(True)
                     cell.setFont(font)
@@ -271,9 +274,9 @@ class EvaluateView(QWidget):
             self.state.setText("")
             self.busy.setRange(0, 1)
             return
-        text = state_chip(record) + f"&nbsp; {record.title}"
+        text = state_chip(record) + f"&nbsp; {html.escape(record.title)}"
         if record.state == "failed":
-            text += f"<br><span style='color:#b91c1c'>{record.message}</span>"
+            text += f"<br><span style='color:#b91c1c'>{html.escape(record.message)}</span>"
         self.state.setText(text)
         self.busy.setRange(0, 0 if record.state in ("running", "stopping") else 1)
         self.busy.setValue(1 if record.state == "finished" else 0)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 from ..widgets import card, label, tool_button
 from .export import ExportController
 from .jobs import read_tail
-from .monitor_view import LogView, RunsList, state_chip
+from .monitor_view import LogView, RunsList, form_scroll, state_chip
 
 CHOOSE = "__choose__"
 
@@ -49,9 +48,6 @@ class ExportView(QWidget):
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
         lv.setSpacing(12)
-        scroll = QScrollArea(left)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         form_card, fcol = card(None, margins=14)
         fcol.addWidget(label("Export a bundle", "title"))
         fcol.addWidget(label("vton bundle export: ONNX graphs, optionally INT8 (calibrated), checked against "
@@ -65,7 +61,8 @@ class ExportView(QWidget):
         self.checkpoint_button = tool_button("open", "Choose a student checkpoint folder", form_card)
         row.addWidget(self.checkpoint_button)
         form.addRow("Checkpoint", row)
-        self.int8 = QCheckBox("INT8 (static QDQ, calibrated on synthetic samples)", form_card)
+        self.int8 = QCheckBox("INT8 (calibrated)", form_card)
+        self.int8.setToolTip("Static QDQ quantisation, calibrated on synthetic samples; off: fp32")
         self.int8.setChecked(True)
         form.addRow("Precision", self.int8)
         self.sizes = QLineEdit(form_card)
@@ -93,7 +90,7 @@ class ExportView(QWidget):
         self.export_button = QPushButton("Export", form_card)
         self.export_button.setProperty("role", "primary")
         fcol.addWidget(self.export_button)
-        scroll.setWidget(form_card)
+        scroll = form_scroll(left, form_card)
         lv.addWidget(scroll, 3)
         list_card, lcol = card(left, margins=12)
         lcol.addWidget(label("Exports on this machine", "section"))
@@ -114,12 +111,14 @@ class ExportView(QWidget):
         col.addWidget(self.busy)
         self.summary = label("", "muted", right, wrap=True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        for plain in (self.title, self.summary):  # file names and messages, never markup
+            plain.setTextFormat(Qt.TextFormat.PlainText)
         col.addWidget(self.summary)
         col.addWidget(label("Parity: PyTorch vs ONNX Runtime (fp32), per graph", "section", right))
         self.graphs = QTableWidget(0, 3, right)
         self.graphs.setHorizontalHeaderLabels(["graph", "max |diff| / max |torch|", "max |diff|"])
         self.int8_table = QTableWidget(0, 4, right)
-        self.int8_table.setHorizontalHeaderLabels(["size", "INT8 vs fp32 PSNR dB (mean)", "min", "samples"])
+        self.int8_table.setHorizontalHeaderLabels(["size", "PSNR dB (mean)", "PSNR dB (min)", "samples"])
         for table in (self.graphs, self.int8_table):
             table.verticalHeader().setVisible(False)
             table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)

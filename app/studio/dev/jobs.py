@@ -453,7 +453,8 @@ class JobQueue(QObject):
         log_path = Path(record.log)
         try:
             log_path.parent.mkdir(parents=True, exist_ok=True)
-            log = log_path.open("ab")
+            # private like the rest of the data folder (a log names people's files)
+            log = os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         except OSError as exc:
             self._set(record.id, state="failed", ended=time.time(),
                       message=f"{log_path}: the log cannot be written ({exc.strerror or exc})")

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QVBoxLayout,
@@ -167,6 +168,16 @@ class RunsList(QListWidget):
         self.chosen.emit(current.data(Qt.ItemDataRole.UserRole) if current is not None else "")
 
 
+def form_scroll(parent: QWidget, content: QWidget) -> QScrollArea:
+    """A vertical scroll area for a form: as wide as the form needs, so nothing is cut off."""
+    scroll = QScrollArea(parent)
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(content)
+    scroll.setMinimumWidth(content.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
+    return scroll
+
+
 def stat(parent: QWidget, title: str) -> tuple[QWidget, QLabel]:
     box = QWidget(parent)
     v = QVBoxLayout(box)
@@ -217,6 +228,8 @@ class MonitorView(QWidget):
         col.addWidget(self.bar)
         self.note = label("", "hint", frame, wrap=True)
         self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        for plain in (self.title, self.command, self.note):  # file names and messages, never markup
+            plain.setTextFormat(Qt.TextFormat.PlainText)
         col.addWidget(self.note)
         buttons = QHBoxLayout()
         self.pause_button = tool_button("stop", "Stop at the next step with a checkpoint; Resume continues it",

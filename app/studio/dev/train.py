@@ -10,6 +10,7 @@ the config's value (shown as a placeholder, asked of ``--print-config``).
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +59,7 @@ class TrainForm:
     teacher: Path | None = None
     overlays: tuple[str, ...] = ()
     sets: tuple[tuple[str, str], ...] = ()  # more overrides (the Distill tab's FGA knobs)
+    extra: str = ""  # "key=value key=value": any other config key, as typed (vton train --set)
 
     def knob_values(self) -> dict:
         """Parsed knobs; ValueError naming the knob for text that is not a number."""
@@ -77,11 +79,25 @@ class TrainForm:
             values[key] = value
         return values
 
+    def extra_sets(self) -> tuple[tuple[str, str], ...]:
+        """The "other settings" as (key, value); ValueError for a word that is not key=value."""
+        try:
+            words = shlex.split(self.extra)
+        except ValueError as exc:
+            raise ValueError(f"Other settings: {exc}") from None
+        pairs = []
+        for word in words:
+            key, eq, value = word.partition("=")
+            if not eq or not key.strip() or not value.strip():
+                raise ValueError(f"Other settings: {word!r} is not key=value (e.g. train.log_every=1)")
+            pairs.append((key.strip(), value.strip()))
+        return tuple(pairs)
+
     def request(self, out: Path) -> TrainRequest:
         values = self.knob_values()
         sets = [(KNOBS[k][1], str(values[k])) for k in ("batch", "lr") if k in values]
         sets += list(self.data.sets() if self.data is not None else ())
-        sets += list(self.sets)
+        sets += list(self.sets) + list(self.extra_sets())
         return TrainRequest(stage=self.stage, config=Path(self.config), out=Path(out), overlays=tuple(self.overlays),
                             sets=tuple(sets), max_steps=values.get("steps"), max_minutes=values.get("minutes"),
                             device=self.device, seed=values.get("seed"), vae=self.vae,
@@ -174,6 +190,7 @@ class TrainController(QObject):
             return f"{form.config}: config file not found"
         try:
             form.knob_values()
+            form.extra_sets()
         except ValueError as exc:
             return str(exc)
         for what, path in (("VAE", form.vae), ("teacher", form.teacher if form.stage == "student" else None)):

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -21,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from ..widgets import Segmented, card, label, tool_button
 from .monitor import RunMonitor
-from .monitor_view import MonitorView, RunsList
+from .monitor_view import MonitorView, RunsList, form_scroll
 from .probes import config_value, devices_text
 from .progress import read_progress
 from .requests import command_text
@@ -92,6 +91,11 @@ class TrainFormView(QWidget):
             edit.setToolTip(f"{text}: leave blank for the config's value (shown in grey)")
             self.knobs[key] = edit
             form.addRow(text, edit)
+        self.extra = QLineEdit(self)
+        self.extra.setClearButtonEnabled(True)
+        self.extra.setPlaceholderText("key=value …  e.g. train.log_every=1")
+        self.extra.setToolTip("Any other config key (vton train --set key=value); see models/train/config.py")
+        form.addRow("Other settings", self.extra)
         self.device = QComboBox(self)
         self.device.setToolTip("Where the subprocess trains: asked of torch in a subprocess (the studio never loads it)")
         form.addRow("Device", self.device)
@@ -101,6 +105,8 @@ class TrainFormView(QWidget):
         form.addRow(self.problem)
         self.preview = label("", "hint", self, wrap=True)
         self.preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        for plain in (self.problem, self.preview):  # file names and messages, never markup
+            plain.setTextFormat(Qt.TextFormat.PlainText)
         form.addRow(self.preview)
 
         self.stage.changed.connect(self._on_stage)
@@ -111,6 +117,7 @@ class TrainFormView(QWidget):
         self.vae.activated.connect(self._on_vae_activated)
         self.device.activated.connect(self._on_edit)
         self.project.textEdited.connect(self._on_edit)
+        self.extra.textChanged.connect(self._on_edit)
         for edit in self.knobs.values():
             edit.textChanged.connect(self._on_edit)
         controller.config_read.connect(self._on_config_read)
@@ -207,6 +214,7 @@ class TrainFormView(QWidget):
         teacher = self.teacher.currentData() if self._stage == "student" else ""
         return TrainForm(stage=self._stage, config=self.config_path() or Path(""), project=self.project.text(),
                          knobs={k: e.text() for k, e in self.knobs.items()}, device=self.device.currentData() or "auto",
+                         extra=self.extra.text(),
                          data=data, vae=Path(vae) if vae and vae != CHOOSE else None,
                          teacher=Path(teacher) if teacher and teacher != CHOOSE else None)
 
@@ -428,9 +436,6 @@ class TrainView(QWidget):
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
         lv.setSpacing(12)
-        scroll = QScrollArea(left)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         form_card, fcol = card(None, margins=14)
         fcol.addWidget(label("New run", "title"))
         fcol.addWidget(label("vton train in a subprocess: the same command, the same checkpoint.", "subtitle",
@@ -441,7 +446,7 @@ class TrainView(QWidget):
         self.start_button.setProperty("role", "primary")
         self.start_button.setToolTip("Queue the run (one job runs at a time)")
         fcol.addWidget(self.start_button)
-        scroll.setWidget(form_card)
+        scroll = form_scroll(left, form_card)
         lv.addWidget(scroll, 3)
         runs_card, rcol = card(left, margins=12)
         rcol.addWidget(label("Runs on this machine", "section"))
