@@ -38,12 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("bundle", type=Path)
     ap.add_argument("--size", type=parse_size, help="HxW (default: the bundle's default)")
     ap.add_argument("--steps", type=int, default=1, help="denoising steps (each repeats tryon_net's peak)")
+    ap.add_argument("--release-sessions", action="store_true",
+                    help="create each session when the pipeline reaches it and release it after (vton tryon)")
     args = ap.parse_args(argv)
-    pipe = ProbedPipeline(args.bundle)
+    pipe = ProbedPipeline(args.bundle, keep_sessions=not args.release_sessions)
     size = args.size or pipe.manifest.default_size
     print(f"{args.bundle} at {size[0]}x{size[1]}: after import {peak_mib()} MiB")
     pipe.warm_up(size)
-    print(f"sessions created: peak RSS {peak_mib()} MiB")
+    if pipe.keep_sessions:
+        print(f"sessions created: peak RSS {peak_mib()} MiB")
     image = np.full((*size, 3), 128, np.uint8)
     pipe.run(TryOnRequest(person="-", garment="-", size=size, steps=args.steps), person=image, garment=image)
     print(f"one try-on: peak RSS {peak_mib()} MiB")

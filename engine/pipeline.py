@@ -53,10 +53,15 @@ def choose_providers(preferred: list[str] | None = None) -> list[str]:
 class TryOnPipeline:
     """Owns the ONNX Runtime sessions of one bundle. Not thread-safe: use one per thread."""
 
-    def __init__(self, bundle: Bundle | str | Path, threads: int | None = None, providers: list[str] | None = None):
+    def __init__(self, bundle: Bundle | str | Path, threads: int | None = None, providers: list[str] | None = None,
+                 keep_sessions: bool = True):
+        """``keep_sessions=False`` creates each graph's session when the pipeline reaches it and
+        releases it when done, so the graphs' memory never adds up (a one-shot ``vton tryon``:
+        nothing to lose; repeated try-ons pay the session creation each time)."""
         self.bundle = bundle if isinstance(bundle, Bundle) else open_bundle(bundle)
         self.manifest = self.bundle.manifest
         self.threads = threads
+        self.keep_sessions = keep_sessions
         self.providers = choose_providers(providers)
         self._sessions: dict[Path, ort.InferenceSession] = {}
         self._run_options: ort.RunOptions | None = None  # the current run's (cancel sets terminate)
@@ -90,10 +95,18 @@ class TryOnPipeline:
         return self._sessions[path]
 
     def warm_up(self, size: tuple[int, int] | None = None) -> None:
-        """Create every session for ``size`` now (the studio does this in its worker thread)."""
+        """Create every session for ``size`` now (the studio does this in its worker thread);
+        nothing to do when sessions are made as the pipeline reaches them."""
+        if not self.keep_sessions:
+            return
         size = size or self.manifest.default_size
         for name in self.manifest.graphs[size_key(size)]:
             self._session(size, name)
+
+    def _done_with(self, size, graph: str) -> None:
+        """This try-on needs ``graph`` no more: release its session unless sessions are kept."""
+        if not self.keep_sessions:
+            self._sessions.pop(self.bundle.file(size, graph), None)
 
     def _run(self, size, graph: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         session = self._session(size, graph)
@@ -184,8 +197,10 @@ class TryOnPipeline:
         z_p = self._run(size, "vae_encoder", {"image": to_model(person_fit)})[0]
         cancel.check()
         z_g = self._run(size, "vae_encoder", {"image": to_model(garment_fit)})[0]
+        self._done_with(size, "vae_encoder")
         t = lap("encode", t)
         tokens = self._run(size, "adapter", {"garment": to_model(adapter_in)})[0]
+        self._done_with(size, "adapter")
         t = lap("adapter", t)
         cancel.check()
 
@@ -198,6 +213,8 @@ class TryOnPipeline:
 
         report("garment")
         cached = garment_features(sampler.sigmas[0]) if mode == "cached" else None
+        if cached is not None:
+            self._done_with(size, "garment_net")
         t = lap("garment", t)
         cancel.check()
 
@@ -237,9 +254,12 @@ class TryOnPipeline:
         report("denoise", 0)
         x0 = sampler.sample(velocity, noise, step_noise, on_step)
 
+        self._done_with(size, "tryon_net")
+        self._done_with(size, "garment_net")
         report("decode", steps)
         h = z_p.shape[2]
         image = self._run(size, "vae_decoder", {"latent": np.ascontiguousarray(x0[:, :, :h])})[0]
+        self._done_with(size, "vae_decoder")
         cancel.check()
         if request.restore:
             # the model-size crop is upscaled band by band inside the composite: a large photo

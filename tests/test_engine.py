@@ -43,6 +43,26 @@ def test_same_seed_same_image_other_seed_other_image(pipeline, images):
 
 
 @pytest.mark.parametrize("mode", ["cached", "per_step"])
+def test_sessions_released_in_pipeline_order_give_the_same_image(pipeline, tiny_bundle, images, mode):
+    """vton tryon's mode: each graph's session lives only while the pipeline needs it."""
+    one_shot = TryOnPipeline(tiny_bundle, threads=1, keep_sessions=False)
+    seen = []
+    real_session = one_shot._session
+
+    def session(size, graph):  # how many sessions exist whenever one is asked for
+        seen.append((graph, len(one_shot._sessions)))
+        return real_session(size, graph)
+
+    one_shot._session = session
+    a = one_shot.run(request(images, seed=5, garment_features=mode)).image
+    b = pipeline.run(request(images, seed=5, garment_features=mode)).image
+    np.testing.assert_array_equal(a, b)
+    assert not one_shot._sessions  # all released at the end
+    held = max(n for _, n in seen)
+    assert held <= (1 if mode == "cached" else 2)  # per step: GarmentNet and TryonNet together
+
+
+@pytest.mark.parametrize("mode", ["cached", "per_step"])
 @pytest.mark.parametrize("steps", [1, 2, 4])
 def test_steps_and_garment_feature_modes(pipeline, images, mode, steps):
     result = pipeline.run(request(images, steps=steps, garment_features=mode))

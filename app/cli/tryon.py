@@ -49,7 +49,8 @@ def run(args) -> int:
     person = load_image(args.person)
     garment = load_garment(args.garment)
     bundle = resolve_bundle(args.bundle)
-    pipeline = TryOnPipeline(bundle, threads=args.threads)
+    # one try-on per process: each graph's session lives only while the pipeline needs it
+    pipeline = TryOnPipeline(bundle, threads=args.threads, keep_sessions=False)
     request = TryOnRequest(
         person=args.person, garment=args.garment, category=args.category, steps=args.steps, seed=args.seed,
         size=args.size, bundle=str(bundle.source), garment_features=args.garment_features,
