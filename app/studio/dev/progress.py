@@ -185,7 +185,14 @@ def read_progress(run: Path) -> RunProgress:
         before = reader.offset
         progress.add(reader.read_new())
         if reader.offset == before:
-            return progress
+            break
+    try:  # a last line without its newline (a process killed mid-write) counts when it is whole JSON
+        rec = json.loads(reader._rest) if reader._rest.strip() else None
+    except ValueError:
+        rec = None
+    if isinstance(rec, dict) and isinstance(rec.get("kind"), str):
+        progress.add([rec])
+    return progress
 
 
 def format_seconds(s: float | None) -> str:
