@@ -286,7 +286,7 @@ def test_evaluate_tab_scores_bundles_and_puts_evaluations_side_by_side(studio, p
     view.compare(second.id, first.id)
     a, b = view.pane_a, view.pane_b
     methods = [a.table.horizontalHeaderItem(c).text() for c in range(a.table.columnCount())]
-    assert methods == ["tiny-int8", "tiny-int8 raw", "identity (baseline)", "paste (baseline)"]
+    assert methods == ["tiny-int8", "tiny-int8\nraw", "identity\n(baseline)", "paste\n(baseline)"]
     metrics_shown = [a.table.verticalHeaderItem(r).text() for r in range(a.table.rowCount())]
     assert metrics_shown[1] == "PSNR dB ↑" and metrics_shown[2] == "colour err ↓"
     scores = json.loads((second.out_path / "scores.json").read_text())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
@@ -9,11 +11,36 @@ PALETTE = ("#4f46e5", "#059669", "#d97706", "#e11d48", "#0284c7", "#7c3aed", "#6
            "#0d9488")
 
 
+class LossAxis(pg.AxisItem):
+    """The loss axis: in log mode pyqtgraph labels every minor tick (0.1, 0.09, 0.08...), which
+    overlap on a short chart; keep the labels that have room, 1-2-5 first."""
+
+    MIN_GAP_PX = 16.0
+
+    def logTickStrings(self, values, scale, spacing):
+        strings = super().logTickStrings(values, scale, spacing)
+        lo, hi = self.range
+        length = self.geometry().height() if self.orientation in ("left", "right") else self.geometry().width()
+        if hi <= lo or length <= 0:
+            return strings
+        px = length / (hi - lo)
+
+        def rank(i: int) -> int:
+            lead = round(10 ** (values[i] - math.floor(values[i] + 1e-9)))
+            return {1: 0, 2: 1, 5: 1}.get(lead, 2)
+
+        kept: list[float] = []
+        for i in sorted(range(len(values)), key=rank):
+            if all(abs(values[i] - v) * px >= self.MIN_GAP_PX for v in kept):
+                kept.append(values[i])
+        return [s if v in kept else "" for v, s in zip(values, strings, strict=True)]
+
+
 class LossChart(pg.PlotWidget):
     """One curve per ``loss*`` series of a run (log scale while every value is positive)."""
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent=parent, background="w")
+        super().__init__(parent=parent, background="w", axisItems={"left": LossAxis("left")})
         self.setObjectName("LossChart")
         self.setMinimumHeight(220)
         item = self.getPlotItem()

@@ -111,7 +111,7 @@ class DataView(QWidget):
         hv.addWidget(check)
         hv.addStretch(1)
         scroll = form_scroll(left, host)
-        lv.addWidget(scroll, 3)
+        lv.addWidget(scroll, 5)
         sets, scol = card(left, margins=12)
         scol.addWidget(label("Sets and checks", "section"))
         self.list = RunsList(sets)

@@ -144,7 +144,7 @@ class DistillView(QWidget):
         self.ablate_button.setToolTip("Queues the student as set and one run per ticked ablation, same budget")
         fcol.addWidget(self.ablate_button)
         scroll = form_scroll(left, form_card)
-        lv.addWidget(scroll, 3)
+        lv.addWidget(scroll, 5)
         runs_card, rcol = card(left, margins=12)
         rcol.addWidget(label("Student runs on this machine", "section"))
         self.runs = RunsPanel(controller, self.monitor, stage="student", parent=runs_card)
@@ -168,6 +168,8 @@ class DistillView(QWidget):
         self.table.setHorizontalHeaderLabels(["run", "ablation", "state", "step", "PSNR dB", "SSIM"])
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        for column in (0, 1):  # run folder and ablation in full; the figures share the rest
+            self.table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setMinimumHeight(110)

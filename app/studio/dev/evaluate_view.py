@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -34,8 +35,11 @@ from .monitor_view import LogView, PictureLabel, state_chip
 
 
 def method_title(method: str) -> str:
-    """A short column title: ``baseline: identity`` -> ``identity (baseline)``."""
-    return method.replace("baseline: ", "") + " (baseline)" if method.startswith("baseline: ") else method
+    """A narrow column title on two lines: ``baseline: identity`` -> ``identity`` / ``(baseline)``,
+    ``tiny-int8 raw`` -> ``tiny-int8`` / ``raw`` (the full name is the header's tooltip)."""
+    if method.startswith("baseline: "):
+        return method.removeprefix("baseline: ") + "\n(baseline)"
+    return method[: -len(" raw")] + "\nraw" if method.endswith(" raw") else method
 
 
 class ResultPane(QWidget):
@@ -58,8 +62,10 @@ class ResultPane(QWidget):
         self.table.setVerticalHeaderLabels([f"{title} {'↑' if higher else '↓'}" for _, title, higher in COLUMNS])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setMinimumHeight(120)
-        v.addWidget(self.table, 2)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._fit_table()
+        v.addWidget(self.table)
         self.wins = label("", "hint", self, wrap=True)
         self.wins.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         for plain in (self.caption, self.wins):
@@ -81,7 +87,8 @@ class ResultPane(QWidget):
         self.table.setColumnCount(len(result.rows))
         self.table.setHorizontalHeaderLabels([method_title(m) for m, _ in result.rows])
         for j, (method, row) in enumerate(result.rows):
-            self.table.horizontalHeaderItem(j).setToolTip(f"{method}: {row.get('bundle', 'a baseline')}")
+            raw = " (the model's output alone, the photo's own pixels not kept)" if row.get("restore") is False else ""
+            self.table.horizontalHeaderItem(j).setToolTip(f"{method}{raw}: {row.get('bundle', 'a baseline')}")
         for i, (key, _title, higher) in enumerate(COLUMNS):
             values = [row.get(key) for _, row in result.rows if isinstance(row.get(key), (int, float))]
             best = (max(values) if higher else min(values)) if values else None
@@ -95,6 +102,7 @@ class ResultPane(QWidget):
                     font.setBold(True)
                     cell.setFont(font)
                 self.table.setItem(i, j, cell)
+        self._fit_table()
         lines = []
         for method, row in result.rows:
             for baseline, rates in (row.get("beats") or {}).items():
@@ -103,6 +111,13 @@ class ResultPane(QWidget):
                         f"{rates[k]:.0%} ({t})" for k, t, _ in COLUMNS if isinstance(rates.get(k), (int, float))))
         self.wins.setText("\n".join(lines))
         self.grid.show_file(result.grid, "no grid was written")
+
+
+    def _fit_table(self) -> None:
+        """As tall as its six rows and the (two-line) header: every metric shows, no scrolling."""
+        rows = sum(self.table.rowHeight(i) for i in range(self.table.rowCount()))
+        header = self.table.horizontalHeader().sizeHint().height()
+        self.table.setFixedHeight(rows + header + 2 * self.table.frameWidth() + 4)
 
 
 class EvaluateView(QWidget):

@@ -447,7 +447,7 @@ class TrainView(QWidget):
         self.start_button.setToolTip("Queue the run (one job runs at a time)")
         fcol.addWidget(self.start_button)
         scroll = form_scroll(left, form_card)
-        lv.addWidget(scroll, 3)
+        lv.addWidget(scroll, 5)
         runs_card, rcol = card(left, margins=12)
         rcol.addWidget(label("Runs on this machine", "section"))
         self.runs = RunsPanel(controller, self.monitor, parent=runs_card)
