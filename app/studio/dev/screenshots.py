@@ -1,6 +1,6 @@
 """Screenshots of the developer tabs mid-run, for docs/studio.md, taken offscreen::
 
-    python -m app.studio.dev.screenshots docs/images      # about 5 minutes on 2 CPU cores
+    python -m app.studio.dev.screenshots docs/images      # about 6 minutes on 2 CPU cores
 
 Everything is real: a fresh temporary data folder, the tiny preset, the jobs the tabs start
 (render → train the VAE and the teacher → distill the student and its ablations → export
