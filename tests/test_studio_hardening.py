@@ -189,7 +189,7 @@ def test_the_category_is_guessed_from_the_garment_itself(tmp_path):
 
 
 def test_the_silhouette_guess_on_held_out_synthetic_product_shots():
-    """Measured on 90 synthetic flat garments of a seed not used to tune it (the old guess
+    """Measured on 90 synthetic product shots of a seed not used to fit it (the old guess
     said 'upper' for everything without a telling file name: 1/3 right)."""
     from models.data.synthetic.world import SyntheticWorld
 

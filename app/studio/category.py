@@ -1,51 +1,40 @@
-"""Guessing a garment's category from the product photo itself (Qt-free, no model).
+"""Guessing a garment's category from the product photo itself (Qt-free, no network model).
 
-A product shot shows one garment on a plain background. The garment is separated from
-the background (the border's colour), and its silhouette decides:
+A product shot shows one garment on a plain background. The garment is separated from the
+backdrop (the border's colour; a shadow, which darkens the backdrop without changing its hue,
+is backdrop too; thin things such as a hanger's hook are opened away; holes where the print
+matches the backdrop are filled), and its silhouette decides: the width, the filled share and
+the number of separate runs (legs, sleeves beside the body) of each eighth of its height, its
+aspect and fill, scored by a small linear classifier (:data:`WEIGHTS_FILE`).
 
-- **lower** when the bottom part splits into two legs (trousers, shorts), or when the
-  silhouette is a trapezoid no taller than wide, narrow at the waist (a skirt);
-- **dress** when it is clearly taller than wide and flares or stays wide towards the hem
-  (the mass does not sit at the top);
-- **upper** otherwise (tops: sleeves or shoulders make the top the widest part).
-
-It returns ``None`` when the photo is not a product shot it can read (a busy background,
-no garment found), and the caller falls back to the file name. The user's choice always
-wins and is remembered per garment (:class:`CategoryMemory`).
+The classifier's weights are fitted by ``python benchmarks/category_guess.py --fit`` on the
+synthetic world's product shots of the fitting seeds (never the held-out seeds the benchmark
+and the tests score). It returns ``None`` when the photo is not a product shot it can read
+(a busy background, no garment found), and the caller falls back to the file name. The
+user's choice always wins and is remembered per garment (:class:`CategoryMemory`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from engine.images import preview, write_atomic
 from engine.request import CATEGORIES
 
 WORK_SIDE = 192
-
-
-@dataclass(frozen=True)
-class Silhouette:
-    aspect: float  # height / width of the garment's bounding box
-    top: float  # mean row width (fraction of the box width) over the top 10-30% of the box
-    middle: float  # ... over 40-60%
-    bottom: float  # ... over 75-95%
-    leg_gap: float  # fraction of the bottom third's rows with background between two filled sides
-    mass_y: float  # centre of mass, 0 = top of the box, 1 = bottom
-    neck: float  # how far the top edge dips in the centre (a neckline), as a fraction of the height
-    sleeves: float  # fraction of the middle rows split into three or more runs (sleeve, body, sleeve)
-    fill: float  # filled fraction of the bounding box
+BANDS = 8  # the silhouette is read in this many horizontal bands, top to bottom
+WEIGHTS_FILE = Path(__file__).with_name("resources") / "category_guess.json"
 
 
 def garment_mask(image: np.ndarray) -> np.ndarray | None:
-    """bool (h, w) at a small size: the pixels that differ from the border's colour."""
-    small = preview(image, WORK_SIDE).astype(np.int16)
+    """bool (h, w) at a small size: the garment, apart from its backdrop and shadow."""
+    small = preview(image, WORK_SIDE).astype(np.float32)
     h, w = small.shape[:2]
     if h < 16 or w < 16:
         return None
@@ -55,61 +44,53 @@ def garment_mask(image: np.ndarray) -> np.ndarray | None:
     spread = np.percentile(np.abs(border - bg).max(axis=1), 90)
     if spread > 40:  # not a plain background: a photo of a scene, not a product shot
         return None
-    diff = np.abs(small - bg).max(axis=2)
-    mask = (diff > max(12.0, 3.0 * spread)).astype(np.uint8) * 255
-    img = Image.fromarray(mask).filter(ImageFilter.MedianFilter(5))
-    mask = np.asarray(img) > 127
+    fg = np.abs(small - bg).max(axis=2) > max(12.0, 3.0 * spread)
+    ratio = (small + 8.0) / (bg + 8.0)  # a shadow scales the backdrop's colour, all channels alike
+    light = ratio.mean(axis=2)
+    fg &= ~((light > 0.55) & (light < 1.02) & (np.abs(ratio - light[..., None]).max(axis=2) < 0.06))
+    img = Image.fromarray(fg.astype(np.uint8) * 255).filter(ImageFilter.MedianFilter(5))
+    img = img.filter(ImageFilter.MinFilter(5)).filter(ImageFilter.MaxFilter(5))  # drop hooks, threads
+    framed = Image.new("L", (img.width + 2, img.height + 2), 0)
+    framed.paste(img, (1, 1))
+    ImageDraw.floodfill(framed, (0, 0), 128)  # the backdrop is what the border reaches
+    mask = np.asarray(framed)[1:-1, 1:-1] != 128
     if mask.mean() < 0.03 or mask.mean() > 0.97:
         return None
     return mask
 
 
-def silhouette(mask: np.ndarray) -> Silhouette | None:
+def silhouette(mask: np.ndarray) -> np.ndarray | None:
+    """The features the classifier reads, or None for a mask too small to read."""
     ys, xs = np.nonzero(mask)
     if len(ys) < 50:
         return None
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    box = mask[y0:y1, x0:x1]
+    box = mask[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
     bh, bw = box.shape
     if bh < 8 or bw < 8:
         return None
     filled = box.any(axis=1)
     first = np.where(filled, box.argmax(axis=1), 0)
     last = np.where(filled, bw - 1 - box[:, ::-1].argmax(axis=1), 0)
-    width = np.where(filled, (last - first + 1) / bw, 0.0)
+    width = np.where(filled, (last - first + 1) / bw, 0.0)  # outer width of each row
+    runs = (np.diff(box.astype(np.int8), axis=1) == 1).sum(axis=1) + box[:, 0]  # separate pieces
+    edges = np.linspace(0, bh, BANDS + 1).astype(int)
 
-    def band(a: float, b: float) -> float:
-        return float(width[int(a * bh): max(int(a * bh) + 1, int(b * bh))].mean())
+    def bands(row: np.ndarray) -> list[float]:
+        return [float(row[a: max(a + 1, b)].mean()) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
-    lo = int(0.62 * bh)
-    c0, c1 = int(0.44 * bw), max(int(0.44 * bw) + 1, int(0.56 * bw))
-    third = max(1, bw // 3)
-    gaps = 0
-    rows = box[lo:int(0.97 * bh)]
-    for row in rows:
-        if not row[c0:c1].any() and row[:third].any() and row[-third:].any():
-            gaps += 1
-    mass_y = float(ys.mean() - y0) / bh
-    cols = box.any(axis=0)
-    top_edge = np.where(cols, box.argmax(axis=0), bh)  # first filled row of each column
-    centre = float(np.median(top_edge[int(0.42 * bw): max(int(0.42 * bw) + 1, int(0.58 * bw))]))
-    shoulders = float(min(top_edge[: max(1, int(0.42 * bw))].min(), top_edge[int(0.58 * bw):].min()))
-    neck = max(0.0, centre - shoulders) / bh  # how far the neckline dips below the shoulders
-    mid = box[int(0.35 * bh): max(int(0.35 * bh) + 1, int(0.8 * bh))]
-    runs = (np.diff(mid.astype(np.int8), axis=1) == 1).sum(axis=1) + mid[:, 0]
-    return Silhouette(bh / bw, band(0.10, 0.30), band(0.40, 0.60), band(0.75, 0.95),
-                      gaps / max(1, len(rows)), mass_y, neck, float((runs >= 3).mean()),
-                      float(box.mean()))
+    return np.array([np.log(bh / bw), float(box.mean())] + bands(width) + bands(box.mean(axis=1))
+                    + bands(runs >= 2) + bands(runs >= 3), dtype=np.float64)
 
 
-def classify(s: Silhouette) -> str:
-    if s.leg_gap > 0.35:
-        return "lower"  # two legs: trousers, shorts
-    if s.neck < 0.006:
-        return "lower"  # a straight waistband, no neckline: a skirt or shorts
-    if s.bottom - s.middle >= 0.09 and s.aspect >= 0.95:
-        return "dress"  # a neckline, and it flares from the waist to a long hem
-    return "upper"
+@functools.lru_cache(maxsize=1)
+def _weights() -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+    return tuple(data["classes"]), np.asarray(data["weights"], np.float64), np.asarray(data["bias"], np.float64)
+
+
+def classify(features: np.ndarray) -> str:
+    classes, weights, bias = _weights()
+    return classes[int(np.argmax(weights @ features + bias))]
 
 
 def guess_from_image(image: np.ndarray) -> str | None:
@@ -117,8 +98,8 @@ def guess_from_image(image: np.ndarray) -> str | None:
     mask = garment_mask(image)
     if mask is None:
         return None
-    s = silhouette(mask)
-    return classify(s) if s is not None else None
+    features = silhouette(mask)
+    return classify(features) if features is not None else None
 
 
 # -- the user's choice, remembered per garment ------------------------------------------------------

@@ -38,8 +38,7 @@ def guess_category(path: str | Path, image: np.ndarray | tuple[int, int] | None 
     """A sensible default for the garment category; the user can always change it.
 
     Order: the bundled examples' own labels, words in the file name, then the garment's
-    silhouette in the photo (``category.guess_from_image``: two legs, a waistband without a
-    neckline, a long flaring hem), then the photo's shape.
+    silhouette in the photo (``category.guess_from_image``), then the photo's shape.
     """
     path = Path(path)
     known = example_categories().get(path.resolve().as_posix()) if path.exists() else None
