@@ -5,7 +5,7 @@
 #   ./run.sh --gpu           set up with ONNX Runtime's CUDA build (onnxruntime-gpu) in place of
 #                            the CPU one (CUDA and cuDNN from NVIDIA pip packages), then run
 #                            the try-on on the GPU (needs an NVIDIA driver recent enough for them)
-# The runtime is numpy, Pillow, ONNX Runtime, PySide6 and platformdirs: no PyTorch. Everything
+# The runtime is numpy, Pillow, ONNX Runtime, PySide6, pyqtgraph and platformdirs: no PyTorch. Everything
 # runs offline on the CPU; packages come from PyPI on the first run only. ./test.sh adds the
 # training and test extras (CPU PyTorch) and runs the tests.
 set -euo pipefail
@@ -15,7 +15,7 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-if ! .venv/bin/python -c "import engine, app, numpy, PIL, onnxruntime, platformdirs, PySide6" 2>/dev/null; then
+if ! .venv/bin/python -c "import engine, app, numpy, PIL, onnxruntime, platformdirs, PySide6, pyqtgraph" 2>/dev/null; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e .
 fi

@@ -3,6 +3,7 @@ the app never loads torch at import time (enforced by import-linter and by real 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -52,7 +53,7 @@ def test_the_runtime_dependencies_hold_no_training_packages():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     names = {d.split(">")[0].split("=")[0].split("!")[0].split("[")[0].strip().lower()
              for d in project["dependencies"]}
-    assert names == {"numpy", "pillow", "onnxruntime", "platformdirs", "pyside6-essentials"}
+    assert names == {"numpy", "pillow", "onnxruntime", "platformdirs", "pyside6-essentials", "pyqtgraph"}
     train = " ".join(project["optional-dependencies"]["train"])
     assert "torch" in train and "diffusers" in train
     assert "pip install -q -e .\n" in (ROOT / "run.sh").read_text()  # no extras for the runtime
@@ -98,3 +99,27 @@ def test_tryon_command_runs_without_torch(tmp_path, tiny_bundle, images):
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "o.png").is_file()
+
+
+def test_the_studio_with_its_developer_tabs_never_loads_torch(tmp_path):
+    """The developer tabs run the PyTorch side in subprocesses: building all five (pyqtgraph
+    included) in a studio whose torch and training packages cannot be imported still works."""
+    fake = _without_train_extra(tmp_path)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from app.studio.main_window import MainWindow\n"
+        "from app.studio.session import StudioSession\n"
+        "w = MainWindow(StudioSession(), dev=True)\n"
+        "w.show_page('dev')\n"
+        "assert w.dev_page.tab_titles() == ['Data', 'Train', 'Distill', 'Export', 'Evaluate']\n"
+        "w.shutdown()\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "MOBILE_VTON_HOME": str(tmp_path / "home")}
+    proc = subprocess.run([sys.executable, "-c", code, str(fake)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    loaded = set(proc.stdout.split())
+    assert "pyqtgraph" in loaded and not loaded & {*TRAIN_EXTRA, "models"}

@@ -397,7 +397,7 @@ def test_import_bundle_and_settings_persist(qtbot, make_window, tiny_bundle, tmp
     sv.dev_mode.setChecked(True)
     assert w.nav["dev"].isVisible() or w.nav["dev"].isVisibleTo(w)
     w.show_page("dev")
-    assert w.current_page() == "dev" and w.dev_tabs.tab_titles() == ["Overview"]
+    assert w.current_page() == "dev" and w.dev_page.tab_titles() == ["Data", "Train", "Distill", "Export", "Evaluate"]
     w.close()
 
     again = make_window(bundle=None)

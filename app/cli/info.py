@@ -16,6 +16,8 @@ from ._quiet import one_line
 def register(sub) -> None:
     p = sub.add_parser("info", help="parameter counts, installed bundles, runtime")
     p.add_argument("--config", choices=("full", "small", "tiny"), help="count the parameters of this config (needs torch)")
+    p.add_argument("--devices", action="store_true",
+                   help="the training devices PyTorch sees: the CPU and any CUDA GPUs (needs torch)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -46,6 +48,18 @@ def installed_bundles() -> list[dict]:
     return found
 
 
+def training_devices() -> dict:
+    """What ``--device auto|cpu|cuda`` can use: asked of torch (imported here only)."""
+    import torch
+
+    cuda = []
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(i)
+            cuda.append({"index": i, "name": props.name, "memory_gib": round(props.total_memory / 2**30, 1)})
+    return {"torch": torch.__version__, "cpu_threads": torch.get_num_threads(), "cuda": cuda}
+
+
 def run(args) -> int:
     info: dict = {
         "onnxruntime": ort.__version__,
@@ -58,6 +72,8 @@ def run(args) -> int:
         counts = build_student(get_config(args.config), device="meta").parameter_counts()
         info["config"] = args.config
         info["parameters"] = counts
+    if args.devices:
+        info["devices"] = training_devices()
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -67,6 +83,10 @@ def run(args) -> int:
             print(f"  {k:<26} {v / 1e6:9.2f} M")
         print("  ('student' = GarmentNet + TryonNet + adapter resampler, as the paper counts;"
               " DINOv2 and the VAE are reported apart)")
+    if args.devices:
+        d = info["devices"]
+        gpus = ", ".join(f"cuda:{g['index']} {g['name']} ({g['memory_gib']} GiB)" for g in d["cuda"]) or "no CUDA GPU"
+        print(f"training devices: cpu ({d['cpu_threads']} threads), {gpus}; torch {d['torch']}")
     print(f"onnxruntime {info['onnxruntime']} ({', '.join(info['providers'])})")
     if not info["bundles"]:
         print("bundles: none installed")

@@ -7,6 +7,7 @@ every process trains its share of each batch (NCCL on GPUs, gloo on CPU).
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -45,6 +46,9 @@ def register(sub) -> None:
         s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override any config key, e.g. --set train.lr=5e-5 (repeatable, applied last)")
         s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+        s.add_argument("--print-config", action="store_true",
+                       help="print the run config this command would train (JSON, every key) and exit; "
+                            "a bad config exits 2 naming the file and the key")
         s.set_defaults(func=run, train_stage=stage)
 
 
@@ -98,6 +102,9 @@ def run(args) -> int:
         raise InputError(args.config, str(exc)) from None
     if cfg.stage != args.train_stage:
         raise InputError(args.config, f"is a '{cfg.stage}' config, not '{args.train_stage}'")
+    if args.print_config:  # what a front end shows before it starts a run (the studio's Train tab)
+        print(json.dumps(cfg.to_dict(), indent=2))
+        return 0
     out = args.out or default_out(cfg.name or args.config.stem, cfg.stage)
     resume = args.resume
     if resume is not None and not resume.exists():

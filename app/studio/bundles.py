@@ -7,10 +7,15 @@ where a key is trusted), copies only what the manifest lists, verifies the copy,
 into place and records the manifest's sha256 (``engine.trust``), so an installed bundle
 edited later is refused. Import never switches the model in use: the studio asks first.
 A bundle that cannot be read is listed as broken; it never stops the studio.
+
+Bundles installed from the developer tabs' Export ("use in the studio") are marked as this
+machine's own models in ``<data dir>/bundles/own.json`` (folder name -> manifest sha256 and
+the run they came from); the mark holds only while the installed manifest is that one.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -20,6 +25,7 @@ from pathlib import Path
 
 from engine.bundle import MANIFEST, SIGNATURE, Manifest, open_bundle, read_manifest, size_key, verify_files
 from engine.errors import BundleError, VtonError
+from engine.images import write_atomic
 from engine.paths import DEFAULT_BUNDLE, bundles_dir, make_tree_private, private_mkdir
 from engine.trust import check_pin, pin, sweep_stale, unpin
 
@@ -30,6 +36,7 @@ class BundleInfo:
     where: str  # "embedded" | "user" | "external"
     manifest: Manifest | None
     error: str | None = None
+    own: dict | None = None  # made on this machine (the Export tab): {"run": ..., "installed": ...}
 
     @property
     def name(self) -> str:
@@ -63,7 +70,7 @@ def describe_bundle(path: Path, where: str) -> BundleInfo:
             return BundleInfo(path, where, open_bundle(path, verify=False).manifest)
         manifest = read_manifest(path)
         check_pin(path, manifest)  # an installed bundle edited since its import is broken
-        return BundleInfo(path, where, manifest)
+        return BundleInfo(path, where, manifest, own=own_mark(path, manifest))
     except VtonError as exc:
         return BundleInfo(path, where, None, str(exc))
     except Exception as exc:  # noqa: BLE001 - a damaged folder must not stop the studio
@@ -103,12 +110,20 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "bundle"
 
 
-def import_bundle(source: str | Path) -> Path:
+def import_bundle(source: str | Path, own: dict | None = None) -> Path:
     """Verify ``source`` (folder or .zip) and copy it into ``bundles_dir()``; return the new folder.
 
     Raises ``BundleError`` (naming the file and the problem) for anything that does not verify.
-    The bundle in use does not change (see ``StudioSession.import_bundle``).
+    The bundle in use does not change (see ``StudioSession.import_bundle``). ``own`` marks it
+    as this machine's own model (what the Export tab made; e.g. ``{"run": RUN_FOLDER}``).
     """
+    target = _install(source)
+    if own is not None:
+        mark_own(target, own)
+    return target
+
+
+def _install(source: str | Path) -> Path:
     source = Path(source)
     if not source.exists():
         raise BundleError(source, "not found")
@@ -166,3 +181,46 @@ def remove_bundle(path: str | Path) -> None:
         raise BundleError(path, "only imported bundles can be removed")
     shutil.rmtree(path)
     unpin(path.name)
+    _write_own({k: v for k, v in read_own().items() if k != path.name})
+
+
+# -- this machine's own models ------------------------------------------------------------------
+OWN = "own.json"
+
+
+def read_own() -> dict[str, dict]:
+    """Installed folder name -> {"sha256": manifest digest, "run": ..., ...} (never raises)."""
+    try:
+        data = json.loads((bundles_dir() / OWN).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, dict)
+            and isinstance(v.get("sha256"), str)}
+
+
+def _write_own(marks: dict[str, dict]) -> None:
+    root = private_mkdir(bundles_dir())
+    write_atomic(root / OWN, (json.dumps(marks, indent=2, sort_keys=True) + "\n").encode(), durable=True,
+                 private=True)
+
+
+def mark_own(folder: Path, details: dict) -> None:
+    """Record an installed bundle as made on this machine (for the model manager's label)."""
+    folder = Path(folder)
+    if not _same(folder.parent, bundles_dir()):
+        return
+    manifest = read_manifest(folder)
+    marks = read_own()
+    marks[folder.name] = {**{k: str(v) for k, v in details.items()}, "sha256": manifest.digest}
+    _write_own(marks)
+
+
+def own_mark(folder: Path, manifest: Manifest) -> dict | None:
+    """The mark of an installed bundle made here, if its manifest is still the one marked."""
+    folder = Path(folder)
+    if not _same(folder.parent, bundles_dir()):
+        return None
+    mark = read_own().get(folder.name)
+    return mark if mark is not None and mark.get("sha256") == manifest.digest else None

@@ -3,6 +3,8 @@ inline message banner, and a status bar with the model in use and the offline ba
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QSize, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
@@ -11,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QSizePolicy,
     QStackedWidget,
     QStatusBar,
@@ -26,7 +29,8 @@ from engine.request import TryOnResult
 from . import icons
 from .board import BoardController
 from .board_view import BoardView
-from .dev_tabs import DevTabs
+from .dev.controller import DevController
+from .dev.page_view import DevPage
 from .history_view import HistoryView
 from .inputs import sources_from_mime
 from .session import StudioSession
@@ -61,6 +65,9 @@ class MainWindow(QMainWindow):
 
         self.workspace = WorkspaceController(self.session, self)
         self.board = BoardController(self.session, self)
+        self.dev = DevController(self.session, parent=self)
+        self.close_dialog: QMessageBox | None = None  # "stop the running job?" when closing
+        self._quitting = False
 
         central = QWidget(self)
         central.setObjectName("Content")
@@ -81,9 +88,9 @@ class MainWindow(QMainWindow):
         self.board_view = BoardView(self.board)
         self.history_view = HistoryView(self.session)
         self.settings_view = SettingsView(self.session)
-        self.dev_tabs = DevTabs()
+        self.dev_page = DevPage(self.dev)
         self.pages = {"tryon": self.workspace_view, "board": self.board_view, "history": self.history_view,
-                      "settings": self.settings_view, "dev": self.dev_tabs}
+                      "settings": self.settings_view, "dev": self.dev_page}
         for key, *_ in PAGES:
             self.stack.addWidget(self.pages[key])
         cv.addWidget(self.stack, 1)
@@ -92,8 +99,9 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
 
-        for source in (self.workspace, self.board, self.session):
+        for source in (self.workspace, self.board, self.session, self.dev):
             source.message.connect(self.show_message)
+        self.dev.export.installed.connect(self._on_bundle_installed)
         self.banner.action_triggered.connect(self._on_banner_action)
         self.workspace_view.pin_requested.connect(self.pin_result)
         self.history_view.reopen_requested.connect(self.reopen_entry)
@@ -218,7 +226,7 @@ class MainWindow(QMainWindow):
             act.setData(key)
 
     def _startup_messages(self) -> None:
-        for problem in self.session.startup_problems + self.session.store.problems:
+        for problem in self.session.startup_problems + self.session.store.problems + self.dev.problems:
             self.show_message("warning", problem, "")
         problem = self.session.bundle_problem()
         if problem:
@@ -410,13 +418,65 @@ class MainWindow(QMainWindow):
         self.board.pin(result, person)
         self.show_message("success", "Pinned to the comparison board.", "board")
 
+    @Slot(str)
+    def _on_bundle_installed(self, target: str) -> None:
+        """A bundle exported in the developer tabs was installed: ask before switching to it."""
+        self.settings_view.ask_to_use(Path(target))
+
     # -- lifetime ----------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Stop the engine thread and close the history database (idempotent)."""
+        """Stop developer jobs, the engine thread and the history database (idempotent)."""
         if not self._closed:
             self._closed = True
+            self.dev.shutdown()
             self.session.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closed and self.dev.running_jobs():
+            event.ignore()  # a developer job runs: ask first, then stop it cleanly (a checkpoint to resume)
+            if not self._quitting:
+                self.ask_to_close()
+            return
         self.shutdown()
         super().closeEvent(event)
+
+    def ask_to_close(self) -> QMessageBox:
+        """A window-modal question (non-blocking): stop the running job and quit, or keep working."""
+        jobs = self.dev.running_jobs()
+        running = next((r for r in jobs if r.state != "queued"), jobs[0])
+        waiting = sum(r.state == "queued" for r in jobs)
+        box = QMessageBox(self)
+        box.setWindowTitle("Stop the running job?")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setText(f"“{running.title}” is still running" + (f", and {waiting} more wait" if waiting else "") + ".")
+        box.setInformativeText("Quitting stops it cleanly: a training run first saves a checkpoint, so it can be "
+                               "resumed from the Developer tabs. Jobs that wait are dropped.")
+        stop = box.addButton("Stop and quit", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep working", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        self.close_dialog, self._close_stop_button = box, stop
+        box.finished.connect(self._on_close_answer)
+        box.open()
+        return box
+
+    @Slot(int)
+    def _on_close_answer(self, _result: int) -> None:
+        box = self.sender()
+        if box is None:
+            return
+        stop = box.clickedButton() is self._close_stop_button
+        box.deleteLater()
+        self.close_dialog = None
+        if not stop:
+            return
+        self._quitting = True
+        self.show_message("info", "Stopping the running job (it saves a checkpoint first), then quitting…", "")
+        self.dev.jobs.idle.connect(self._close_when_idle)
+        self.dev.jobs.stop_all()
+        self._close_when_idle()
+
+    @Slot()
+    def _close_when_idle(self) -> None:
+        if not self.dev.running_jobs():
+            self.close()

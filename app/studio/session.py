@@ -137,11 +137,12 @@ class StudioSession(QObject):
     def list_bundles(self) -> list[BundleInfo]:
         return bundle_store.list_bundles(self.bundle_path())
 
-    def import_bundle(self, source: str | Path) -> Path | None:
+    def import_bundle(self, source: str | Path, own: dict | None = None) -> Path | None:
         """Verify and install a bundle. It does *not* become the model in use: the settings
-        page asks first (:meth:`select_bundle`), warning when it is untrained."""
+        page asks first (:meth:`select_bundle`), warning when it is untrained. ``own`` marks
+        it as made on this machine (the developer tabs' Export)."""
         try:
-            target = bundle_store.import_bundle(source)
+            target = bundle_store.import_bundle(source, own=own)
         except VtonError as exc:  # BundleError names the file and the problem
             self.message.emit("error", f"Bundle refused — {exc}", "")
             return None
@@ -151,7 +152,8 @@ class StudioSession(QObject):
         self._manifest_cache.pop(str(target), None)
         self.bundles_changed.emit()
         info = bundle_store.describe_bundle(target, "user")
-        self.message.emit("info", f"Model “{info.name}” verified and installed.", "")
+        mine = " as this machine's own model" if info.own is not None else ""
+        self.message.emit("info", f"Model “{info.name}” verified and installed{mine}.", "")
         return target
 
     def training_note(self) -> str:

@@ -164,6 +164,8 @@ class SettingsView(QWidget):
         for info in self.session.list_bundles():
             selected = current is not None and Path(info.path).resolve() == Path(current).resolve()
             where = {"embedded": "built in", "user": "imported", "external": "from --bundle"}.get(info.where, "")
+            if info.own is not None:
+                where = "trained on this machine"
             title = f"{info.name}   ({where})" + ("   ✓ in use" if selected else "")
             item = QListWidgetItem(f"{title}\n{info.describe()}")
             item.setData(Qt.ItemDataRole.UserRole, str(info.path))
