@@ -10,6 +10,7 @@ The bundle comes from ``benchmarks/engine_speed.py`` (kept in its --work folder)
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import sys
 from pathlib import Path
@@ -25,11 +26,27 @@ def peak_mib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
+def rss_mib() -> int:
+    """The process's resident memory now (Linux), or its peak where /proc is missing."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return peak_mib()
+
+
 class ProbedPipeline(TryOnPipeline):
+    rows: list[dict]
+
     def _run(self, size, graph, feeds):
-        before = peak_mib()
+        row = {"graph": graph, "rss_before_mib": rss_mib(), "peak_before_mib": peak_mib()}
         out = super()._run(size, graph, feeds)
-        print(f"  {graph:<12} peak RSS {before:6d} -> {peak_mib():6d} MiB", flush=True)
+        row.update(rss_after_mib=rss_mib(), peak_after_mib=peak_mib())
+        self.rows.append(row)
+        print(f"  {graph:<12} RSS {row['rss_before_mib']:6d} -> {row['rss_after_mib']:6d} MiB, "
+              f"peak {row['peak_before_mib']:6d} -> {row['peak_after_mib']:6d} MiB", flush=True)
         return out
 
 
@@ -40,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=1, help="denoising steps (each repeats tryon_net's peak)")
     ap.add_argument("--release-sessions", action="store_true",
                     help="create each session when the pipeline reaches it and release it after (vton tryon)")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
     pipe = ProbedPipeline(args.bundle, keep_sessions=not args.release_sessions)
+    pipe.rows = []
     size = args.size or pipe.manifest.default_size
     print(f"{args.bundle} at {size[0]}x{size[1]}: after import {peak_mib()} MiB")
     pipe.warm_up(size)
@@ -50,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     image = np.full((*size, 3), 128, np.uint8)
     pipe.run(TryOnRequest(person="-", garment="-", size=size, steps=args.steps), person=image, garment=image)
     print(f"one try-on: peak RSS {peak_mib()} MiB")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "command": "python benchmarks/engine_memory.py " + " ".join(sys.argv[1:]),
+            "bundle": args.bundle.name, "size": f"{size[0]}x{size[1]}", "steps": args.steps,
+            "sessions": "released after use" if args.release_sessions else "kept",
+            "graphs": pipe.rows, "peak_rss_mib": peak_mib()}, indent=2) + "\n")
     return 0
 
 

@@ -378,6 +378,23 @@ def test_pause_resume_stop_and_a_crash(studio):
     assert Path(record.log).read_text().count("$ vton train vae") == 3  # one log, every start appended
 
 
+def test_the_page_stops_any_running_job_a_rendering_here(studio, tmp_path):
+    """Data, Export and Evaluate jobs have no monitor of their own: the page's Stop ends them."""
+    s, bot, jobs = studio, studio.bot, studio.jobs
+    assert not s.page.stop_button.isVisibleTo(s.page)  # nothing runs
+    data = s.page.show_tab("Data")
+    data.count.setValue(100_000)  # hours of rendering: it can only end by the button
+    data.size.setCurrentText("512x384")
+    data.seed.setValue(11)
+    job_id = data.render()
+    bot.waitUntil(lambda: jobs.get(job_id).state == "running", timeout=JOB_MS)
+    assert s.page.stop_button.isVisibleTo(s.page)
+    qclick(bot, s.page.stop_button)
+    record = finish(bot, jobs, job_id)
+    assert record.state == "cancelled" and not s.page.stop_button.isVisibleTo(s.page)
+    assert s.window.isVisible()
+
+
 def test_closing_with_a_job_running_asks_then_stops_it_with_a_checkpoint(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("MOBILE_VTON_HOME", str(tmp_path / "home"))
     window = MainWindow(StudioSession(), dev=True)

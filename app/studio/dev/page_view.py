@@ -5,7 +5,7 @@ opens it never loads pyqtgraph."""
 from __future__ import annotations
 
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QHBoxLayout, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from ..widgets import label
 from .controller import DevController
@@ -31,6 +31,12 @@ class DevPage(QWidget):
         head.addLayout(names, 1)
         self.jobs_state = label("", "muted")
         head.addWidget(self.jobs_state)
+        # whatever runs, from any tab: a rendering, an export or an evaluation stops here (a
+        # training run stops at its next step with a checkpoint, as its own Stop button does)
+        self.stop_button = QPushButton("Stop", self)
+        self.stop_button.setToolTip("Stop the running job (a training run keeps a checkpoint to resume from)")
+        self.stop_button.clicked.connect(self.stop_running)
+        head.addWidget(self.stop_button)
         layout.addLayout(head)
         self.tabs = QTabWidget(self)
         layout.addWidget(self.tabs, 1)
@@ -70,8 +76,15 @@ class DevPage(QWidget):
         return self.views[name]
 
     @Slot()
+    def stop_running(self) -> None:
+        running = self.dev.jobs.running()
+        if running is not None:
+            self.dev.jobs.stop(running.id)
+
+    @Slot()
     def _on_jobs(self, _job_id: str = "") -> None:
         running = self.dev.jobs.running()
+        self.stop_button.setVisible(running is not None)
         waiting = sum(r.state == "queued" for r in self.dev.jobs.records())
         parts = []
         if running is not None:
