@@ -17,14 +17,22 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from ..widgets import card, label, tool_button
 from .data import DataController
-from .monitor_view import LogView, PictureLabel, RunsList, form_scroll, state_chip
+from .monitor_view import (
+    LogView,
+    PictureLabel,
+    form_scroll,
+    heading,
+    left_column,
+    runs_card,
+    state_chip,
+    tab_split,
+)
 from .requests import CATEGORIES
 
 SIZES = ("64x64", "128x96", "256x192", "512x384", "1024x768")
@@ -36,15 +44,8 @@ class DataView(QWidget):
         self.controller = controller
         self.jobs = controller.jobs
         self.shown: str = ""  # the job whose report / sheet is shown
-        root = QHBoxLayout(self)
-        root.setContentsMargins(12, 12, 12, 12)
-        split = QSplitter(Qt.Orientation.Horizontal, self)
-        root.addWidget(split)
-
-        left = QWidget(split)
-        lv = QVBoxLayout(left)
-        lv.setContentsMargins(0, 0, 0, 0)
-        lv.setSpacing(12)
+        split = tab_split(self)
+        left, lv = left_column(split)
         host = QWidget()
         hv = QVBoxLayout(host)
         hv.setContentsMargins(0, 0, 0, 0)
@@ -112,16 +113,12 @@ class DataView(QWidget):
         hv.addStretch(1)
         scroll = form_scroll(left, host)
         lv.addWidget(scroll, 5)
-        sets, scol = card(left, margins=12)
-        scol.addWidget(label("Sets and checks", "section"))
-        self.list = RunsList(sets)
-        scol.addWidget(self.list, 1)
+        sets, self.list = runs_card(left, "Sets and checks")
         lv.addWidget(sets, 2)
 
         right, col = card(split, margins=14)
         head = QHBoxLayout()
-        self.title = label("Render a set or check a folder.", None, right)
-        self.title.setStyleSheet("font-size: 15px; font-weight: bold;")
+        self.title = heading("Render a set or check a folder.", right)
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         head.addWidget(self.title, 1)
         self.state = label("", None, right)

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLineEdit,
     QPushButton,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
 from ..widgets import card, label
 from .distill import ABLATION_TEXT, FGA_KNOBS, SWITCHES, DistillController, FGASettings
 from .monitor import RunMonitor
-from .monitor_view import MonitorView, form_scroll
+from .monitor_view import MonitorView, form_scroll, left_column, tab_split
 from .probes import config_value
 from .requests import ABLATIONS
 from .train import TrainForm
@@ -111,15 +110,8 @@ class DistillView(QWidget):
         super().__init__(parent)
         self.controller = controller
         self.monitor = RunMonitor(controller.jobs, self)
-        root = QHBoxLayout(self)
-        root.setContentsMargins(12, 12, 12, 12)
-        split = QSplitter(Qt.Orientation.Horizontal, self)
-        root.addWidget(split)
-
-        left = QWidget(split)
-        lv = QVBoxLayout(left)
-        lv.setContentsMargins(0, 0, 0, 0)
-        lv.setSpacing(12)
+        split = tab_split(self)
+        left, lv = left_column(split)
         form_card, fcol = card(None, margins=14)
         fcol.addWidget(label("Student by FGA distillation", "title"))
         fcol.addWidget(label("The student learns from a teacher run: DMD2 score matching + GAN, with TCG and LC.",

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSpinBox,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -31,7 +30,7 @@ from PySide6.QtWidgets import (
 from ..widgets import card, label, tool_button
 from .evaluate import COLUMNS, EvalResult, EvaluateController
 from .jobs import read_tail
-from .monitor_view import LogView, PictureLabel, state_chip
+from .monitor_view import LogView, PictureLabel, state_chip, tab_split
 
 
 def method_title(method: str) -> str:
@@ -126,10 +125,7 @@ class EvaluateView(QWidget):
         self.controller = controller
         self.jobs = controller.jobs
         self.shown = ""  # the evaluation job whose log is shown
-        root = QHBoxLayout(self)
-        root.setContentsMargins(12, 12, 12, 12)
-        split = QSplitter(Qt.Orientation.Horizontal, self)
-        root.addWidget(split)
+        split = tab_split(self)
 
         left, lcol = card(split, margins=14)
         lcol.addWidget(label("Evaluate", "title"))

@@ -17,17 +17,15 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
 from ..widgets import card, label, tool_button
 from .export import ExportController
 from .jobs import read_tail
-from .monitor_view import LogView, RunsList, form_scroll, state_chip
+from .monitor_view import LogView, form_scroll, heading, left_column, runs_card, state_chip, tab_split
 
 CHOOSE = "__choose__"
 
@@ -39,15 +37,8 @@ class ExportView(QWidget):
         self.jobs = controller.jobs
         self.shown = ""
         self._chosen: list[Path] = []
-        root = QHBoxLayout(self)
-        root.setContentsMargins(12, 12, 12, 12)
-        split = QSplitter(Qt.Orientation.Horizontal, self)
-        root.addWidget(split)
-
-        left = QWidget(split)
-        lv = QVBoxLayout(left)
-        lv.setContentsMargins(0, 0, 0, 0)
-        lv.setSpacing(12)
+        split = tab_split(self)
+        left, lv = left_column(split)
         form_card, fcol = card(None, margins=14)
         fcol.addWidget(label("Export a bundle", "title"))
         fcol.addWidget(label("vton bundle export: ONNX graphs, optionally INT8 (calibrated), checked against "
@@ -92,16 +83,12 @@ class ExportView(QWidget):
         fcol.addWidget(self.export_button)
         scroll = form_scroll(left, form_card)
         lv.addWidget(scroll, 3)
-        list_card, lcol = card(left, margins=12)
-        lcol.addWidget(label("Exports on this machine", "section"))
-        self.list = RunsList(list_card)
-        lcol.addWidget(self.list, 1)
+        list_card, self.list = runs_card(left, "Exports on this machine")
         lv.addWidget(list_card, 2)
 
         right, col = card(split, margins=14)
         head = QHBoxLayout()
-        self.title = label("Export a checkpoint, or choose an export.", None, right)
-        self.title.setStyleSheet("font-size: 15px; font-weight: bold;")
+        self.title = heading("Export a checkpoint, or choose an export.", right)
         head.addWidget(self.title, 1)
         self.state = label("", None, right)
         head.addWidget(self.state)

@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QFont, QFontDatabase, QPixmap, QTextCursor
 from PySide6.QtWidgets import (
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -168,6 +169,40 @@ class RunsList(QListWidget):
         self.chosen.emit(current.data(Qt.ItemDataRole.UserRole) if current is not None else "")
 
 
+def tab_split(view: QWidget) -> QSplitter:
+    """A tab's two columns: a splitter filling ``view`` with the tabs' margins."""
+    root = QHBoxLayout(view)
+    root.setContentsMargins(12, 12, 12, 12)
+    split = QSplitter(Qt.Orientation.Horizontal, view)
+    root.addWidget(split)
+    return split
+
+
+def left_column(split: QSplitter) -> tuple[QWidget, QVBoxLayout]:
+    """The left column of a tab: the form above, the list of its jobs below."""
+    left = QWidget(split)
+    lv = QVBoxLayout(left)
+    lv.setContentsMargins(0, 0, 0, 0)
+    lv.setSpacing(12)
+    return left, lv
+
+
+def runs_card(parent: QWidget, title: str) -> tuple[QFrame, RunsList]:
+    """A card listing this tab's jobs on this machine."""
+    frame, col = card(parent, margins=12)
+    col.addWidget(label(title, "section"))
+    runs = RunsList(frame)
+    col.addWidget(runs, 1)
+    return frame, runs
+
+
+def heading(text: str, parent: QWidget, elided: bool = False) -> QLabel:
+    """The bold title over a tab's right column (a job's name)."""
+    title = ElidedLabel(text, parent) if elided else label(text, None, parent)
+    title.setStyleSheet("font-size: 15px; font-weight: bold;")
+    return title
+
+
 def form_scroll(parent: QWidget, content: QWidget) -> QScrollArea:
     """A vertical scroll area for a form: as wide as the form needs, so nothing is cut off."""
     scroll = QScrollArea(parent)
@@ -205,8 +240,7 @@ class MonitorView(QWidget):
         frame, col = card(self, margins=14)
         outer.addWidget(frame, 1)
         head = QHBoxLayout()
-        self.title = ElidedLabel("Choose a run, or start one.", frame)
-        self.title.setStyleSheet("font-size: 15px; font-weight: bold;")
+        self.title = heading("Choose a run, or start one.", frame, elided=True)
         head.addWidget(self.title, 1)
         self.state = label("", None, frame)
         head.addWidget(self.state)

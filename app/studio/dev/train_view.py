@@ -13,14 +13,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QPushButton,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from ..widgets import Segmented, card, label, tool_button
 from .monitor import RunMonitor
-from .monitor_view import MonitorView, RunsList, form_scroll
+from .monitor_view import MonitorView, RunsList, form_scroll, left_column, tab_split
 from .probes import config_value, devices_text
 from .progress import read_progress
 from .requests import command_text
@@ -428,14 +427,8 @@ class TrainView(QWidget):
         super().__init__(parent)
         self.controller = controller
         self.monitor = RunMonitor(controller.jobs, self)
-        root = QHBoxLayout(self)
-        root.setContentsMargins(12, 12, 12, 12)
-        split = QSplitter(Qt.Orientation.Horizontal, self)
-        root.addWidget(split)
-        left = QWidget(split)
-        lv = QVBoxLayout(left)
-        lv.setContentsMargins(0, 0, 0, 0)
-        lv.setSpacing(12)
+        split = tab_split(self)
+        left, lv = left_column(split)
         form_card, fcol = card(None, margins=14)
         fcol.addWidget(label("New run", "title"))
         fcol.addWidget(label("vton train in a subprocess: the same command, the same checkpoint.", "subtitle",
