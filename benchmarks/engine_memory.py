@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 from pathlib import Path
 
@@ -22,19 +21,21 @@ from engine.pipeline import TryOnPipeline
 from engine.request import TryOnRequest
 
 
+def status_mib(field: str) -> int:
+    """``VmRSS`` (resident now) or ``VmHWM`` (this process's peak) from /proc, in MiB. Unlike
+    ``ru_maxrss``, ``VmHWM`` starts afresh at exec: a child never reports its parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) // 1024
+    raise KeyError(field)
+
+
 def peak_mib() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    return status_mib("VmHWM")
 
 
 def rss_mib() -> int:
-    """The process's resident memory now (Linux), or its peak where /proc is missing."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) // 1024
-    except OSError:
-        pass
-    return peak_mib()
+    return status_mib("VmRSS")
 
 
 class ProbedPipeline(TryOnPipeline):

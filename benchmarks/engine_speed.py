@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -35,22 +34,11 @@ TARGET_RSS_MIB = 1229  # 1.2 GB
 def export(config: str, precision: str, sizes: list[tuple[int, int]], out: Path, calib: int) -> None:
     if (out / "manifest.json").is_file():
         return
-    import torch
+    from models.export.bundle import export_checkpoint
 
-    from models.export.bundle import export_bundle
-    from models.export.samples import example_inputs_from_synthetic
-    from models.nets import build_student, get_config
-
-    torch.manual_seed(0)
-    student = build_student(get_config(config))
-    int8 = precision == "int8"
     t = time.perf_counter()
-    export_bundle(
-        student, out, sizes=sizes, int8=int8,
-        calibration=example_inputs_from_synthetic(calib, sizes[0], seed=10_000) if int8 else (),
-        held_out=example_inputs_from_synthetic(1, sizes[0], seed=20_000) if int8 else (),
-        log=lambda m: print(f"  [{config}/{precision}] {m}", file=sys.stderr, flush=True),
-    )
+    export_checkpoint(None, out, config=config, sizes=sizes, int8=precision == "int8", calibration_samples=calib,
+                      parity_samples=1, log=lambda m: print(f"  [{config}/{precision}] {m}", file=sys.stderr, flush=True))
     print(f"  exported {out} in {time.perf_counter() - t:.0f}s", file=sys.stderr)
 
 
@@ -77,22 +65,11 @@ def measure(bundle: Path, size: tuple[int, int], repeats: int, threads: int | No
     out["session_creation"] = first.get("sessions", 0.0)
     out["verify_bundle"] = verify_s
     out["per_step"] = out["denoise"] / 4
-    out["peak_rss_mib"] = peak_rss_mib()
+    from engine_memory import peak_mib
+
+    out["peak_rss_mib"] = float(peak_mib())
     out["repeats"] = repeats
     return out
-
-
-def peak_rss_mib() -> float:
-    """This process's own peak RSS. Linux's ``ru_maxrss`` carries over an exec from the process
-    that forked it (this benchmark's parent, which loads whole graphs to count their FLOPs);
-    ``VmHWM`` belongs to the new process alone."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def bundle_bytes(bundle: Path, size: tuple[int, int]) -> int:

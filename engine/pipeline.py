@@ -8,6 +8,7 @@ sampler over tryon_net -> top half of x0 -> vae_decoder -> un-fit -> result.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -81,18 +82,15 @@ def choose_providers(preferred: list[str] | None = None) -> list[str]:
     return ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
-_cuda_loaded = False
-
-
+@functools.cache
 def _load_cuda_libraries() -> None:
     """onnxruntime-gpu installed with its ``[cuda,cudnn]`` extras (``./run.sh --gpu``) finds the
-    CUDA and cuDNN libraries in the NVIDIA pip packages only once they are preloaded; a system
-    CUDA install needs nothing. Best effort: without them ONNX Runtime falls back to the CPU."""
-    global _cuda_loaded
+    CUDA and cuDNN libraries in the NVIDIA pip packages only once they are preloaded (once per
+    process); a system CUDA install needs nothing. Best effort: without them ONNX Runtime falls
+    back to the CPU."""
     preload = getattr(ort, "preload_dlls", None)
-    if _cuda_loaded or preload is None:
+    if preload is None:
         return
-    _cuda_loaded = True
     try:
         preload(directory="")  # "": the NVIDIA site packages first, then the default search path
     except Exception:  # noqa: BLE001 - a missing library only means the CPU runs it
@@ -118,8 +116,8 @@ class TryOnPipeline:
     # -- sessions -----------------------------------------------------------------------
     def _session(self, size: tuple[int, int], graph: str) -> ort.InferenceSession:
         path = self.bundle.file(size, graph)
-        spec = self.manifest.graph(size, graph)
         if path not in self._sessions:
+            spec = self.manifest.graph(size, graph)
             # the session is made from the very bytes whose sha256 was just checked, so the
             # file cannot be swapped between the check and the load (graph_source)
             data = read_verified(self.bundle, spec.file)
