@@ -26,6 +26,7 @@ from .data import DataController
 from .monitor_view import (
     LogView,
     PictureLabel,
+    fill_split,
     form_scroll,
     heading,
     left_column,
@@ -136,11 +137,7 @@ class DataView(QWidget):
         self.log = LogView(right)
         self.log.setMaximumHeight(120)
         col.addWidget(self.log)
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
-        split.setSizes([420, 680])
+        fill_split(split, left, right, stretch=(2, 3), sizes=(420, 680))
 
         self.render_button.clicked.connect(self.render)
         self.check_button.clicked.connect(self.check)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from ..widgets import card, label
 from .distill import ABLATION_TEXT, FGA_KNOBS, SWITCHES, DistillController, FGASettings
 from .monitor import RunMonitor
-from .monitor_view import MonitorView, form_scroll, left_column, tab_split
+from .monitor_view import MonitorView, fill_split, form_scroll, left_column, tab_split
 from .probes import config_value
 from .requests import ABLATIONS
 from .train import TrainForm
@@ -169,11 +169,7 @@ class DistillView(QWidget):
         tcol.addWidget(label("Held-out scores of each run's latest sample grid (for a finished run: at its end). "
                              "Double-click a row to follow that run.", "hint", wrap=True))
         rv.addWidget(table_card, 1)
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
-        split.setSizes([420, 680])
+        fill_split(split, left, right, stretch=(2, 3), sizes=(420, 680))
 
         self.start_button.clicked.connect(self.start)
         self.ablate_button.clicked.connect(self.start_ablations)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from ..widgets import card, label, tool_button
 from .evaluate import COLUMNS, EvalResult, EvaluateController
 from .jobs import read_tail
-from .monitor_view import LogView, PictureLabel, state_chip, tab_split
+from .monitor_view import LogView, PictureLabel, fill_split, state_chip, tab_split
 
 
 def method_title(method: str) -> str:
@@ -181,11 +181,7 @@ class EvaluateView(QWidget):
         panes.addWidget(self.pane_a, 1)
         panes.addWidget(self.pane_b, 1)
         rcol.addLayout(panes, 1)
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 3)
-        split.setSizes([340, 900])
+        fill_split(split, left, right, stretch=(1, 3), sizes=(340, 900))
 
         self.add_button.clicked.connect(self._on_add)
         self.run_button.clicked.connect(self.evaluate)

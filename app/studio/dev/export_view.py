@@ -25,7 +25,16 @@ from PySide6.QtWidgets import (
 from ..widgets import card, label, tool_button
 from .export import ExportController
 from .jobs import read_tail
-from .monitor_view import LogView, form_scroll, heading, left_column, runs_card, state_chip, tab_split
+from .monitor_view import (
+    LogView,
+    fill_split,
+    form_scroll,
+    heading,
+    left_column,
+    runs_card,
+    state_chip,
+    tab_split,
+)
 
 CHOOSE = "__choose__"
 
@@ -124,11 +133,7 @@ class ExportView(QWidget):
         col.addLayout(row)
         self.log = LogView(right)
         col.addWidget(self.log, 1)
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
-        split.setSizes([400, 700])
+        fill_split(split, left, right, stretch=(2, 3), sizes=(400, 700))
 
         self.export_button.clicked.connect(self.export)
         self.checkpoint.activated.connect(self._on_checkpoint)

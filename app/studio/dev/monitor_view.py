@@ -178,6 +178,16 @@ def tab_split(view: QWidget) -> QSplitter:
     return split
 
 
+def fill_split(split: QSplitter, left: QWidget, right: QWidget, stretch: tuple[int, int],
+               sizes: tuple[int, int]) -> None:
+    """Put a tab's two columns in its splitter, with their share of the width."""
+    split.addWidget(left)
+    split.addWidget(right)
+    split.setStretchFactor(0, stretch[0])
+    split.setStretchFactor(1, stretch[1])
+    split.setSizes(list(sizes))
+
+
 def left_column(split: QSplitter) -> tuple[QWidget, QVBoxLayout]:
     """The left column of a tab: the form above, the list of its jobs below."""
     left = QWidget(split)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from ..widgets import Segmented, card, label, tool_button
 from .monitor import RunMonitor
-from .monitor_view import MonitorView, RunsList, form_scroll, left_column, tab_split
+from .monitor_view import MonitorView, RunsList, fill_split, form_scroll, left_column, tab_split
 from .probes import config_value, devices_text
 from .progress import read_progress
 from .requests import command_text
@@ -447,11 +447,7 @@ class TrainView(QWidget):
         rcol.addWidget(self.runs, 1)
         lv.addWidget(runs_card, 2)
         self.monitor_view = MonitorView(self.monitor, controller, split)
-        split.addWidget(left)
-        split.addWidget(self.monitor_view)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
-        split.setSizes([400, 700])
+        fill_split(split, left, self.monitor_view, stretch=(2, 3), sizes=(400, 700))
         self.start_button.clicked.connect(self.start)
 
     @Slot()
