@@ -23,6 +23,7 @@ Hostile files are expected (docs/reliability.md):
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import math
 import os
@@ -470,6 +471,30 @@ def create_temp(folder: Path, name: str, private: bool = False) -> tuple[int, Pa
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "could not create a unique temporary file", str(folder))
+
+
+def copy_by_content(path: str | Path, folder: Path, suffix: str) -> Path:
+    """A private (0600), durable copy of the regular file ``path`` in ``folder``, named by its
+    content's sha256 (so one photo is stored once), streamed: never read whole."""
+    fh, _ = open_regular_file(path)
+    fd, tmp = create_temp(folder, "input", private=True)
+    digest = hashlib.sha256()
+    try:
+        with fh, os.fdopen(fd, "wb") as out:
+            while block := fh.read(1 << 20):
+                digest.update(block)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        target = folder / f"{digest.hexdigest()[:24]}{suffix}"
+        if target.exists():
+            tmp.unlink()
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
 
 
 def write_atomic(path: str | Path, data: bytes, durable: bool = False, private: bool = False) -> Path:

@@ -15,9 +15,7 @@ a crash.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import InputError
-from engine.images import create_temp, load_image, open_regular_file, save_image, write_atomic
+from engine.images import copy_by_content, load_image, save_image, write_atomic
 from engine.paths import private_mkdir
 from engine.request import CATEGORIES, TryOnRequest
 
@@ -77,25 +75,7 @@ class BoardStore:
             return path
         self._dirs()
         suffix = path.suffix.lower() if len(path.suffix) <= 6 and path.suffix.isascii() else ".img"
-        fh, _ = open_regular_file(path)
-        fd, tmp = create_temp(self.root / "inputs", "input", private=True)
-        digest = hashlib.sha256()
-        try:
-            with fh, os.fdopen(fd, "wb") as out:
-                while block := fh.read(1 << 20):
-                    digest.update(block)
-                    out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
-            target = self.root / "inputs" / f"{digest.hexdigest()[:24]}{suffix or '.img'}"
-            if target.exists():
-                tmp.unlink()
-            else:
-                os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return target
+        return copy_by_content(path, self.root / "inputs", suffix or ".img")
 
     def store_look(self, image: np.ndarray) -> Path:
         self._dirs()

@@ -17,7 +17,6 @@ files) at start. Everything here is private to the user: folders 0700, files 060
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.images import create_temp, open_regular_file, preview, save_image
+from engine.images import copy_by_content, preview, save_image
 from engine.paths import make_private, private_mkdir
 from engine.request import TryOnRequest, TryOnResult
 
@@ -115,26 +114,7 @@ class HistoryStore:
     def _store_input(self, path: Path) -> Path:
         """A private copy of an input, named by its content (streamed: never read whole)."""
         suffix = path.suffix.lower() if path.suffix.lower() in _INPUT_SUFFIXES else ".img"
-        folder = self.root / "inputs"
-        fh, _ = open_regular_file(path)
-        fd, tmp = create_temp(folder, "input", private=True)
-        digest = hashlib.sha256()
-        try:
-            with fh, os.fdopen(fd, "wb") as out:
-                while block := fh.read(1 << 20):
-                    digest.update(block)
-                    out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
-            target = folder / f"{digest.hexdigest()[:24]}{suffix}"
-            if target.exists():
-                tmp.unlink()
-            else:
-                os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return target
+        return copy_by_content(path, self.root / "inputs", suffix)
 
     def add(self, result: TryOnResult, source: str = "workspace",
             person_copy: Path | None = None, garment_copy: Path | None = None) -> HistoryEntry:
