@@ -45,8 +45,8 @@ ProgressFn = Callable[[Progress], None]
 def graph_source(data: bytes) -> Iterator[str | bytes]:
     """What ONNX Runtime loads a verified graph from: on Linux a sealed in-memory file holding
     ``data`` (``/proc/self/fd/N``: nothing can change it, and ORT loads a graph from a path
-    with one copy of its weights where from bytes it keeps two: full INT8 TryonNet's session
-    323 MiB instead of 526, docs/benchmarks.md); elsewhere the bytes themselves. Either way
+    with one copy of its weights where from bytes it keeps two); elsewhere the bytes
+    themselves. Either way
     ORT refuses graphs whose weights sit in "external data" files (tests/test_bundle_trust.py)."""
     create = getattr(os, "memfd_create", None)
     if create is None:
