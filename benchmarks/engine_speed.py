@@ -31,14 +31,15 @@ TARGETS = {"1024x768": 20.0, "512x384": 4.0}
 TARGET_RSS_MIB = 1229  # 1.2 GB
 
 
-def export(config: str, precision: str, sizes: list[tuple[int, int]], out: Path, calib: int) -> None:
+def export(config: str, precision: str, sizes: list[tuple[int, int]], out: Path, calib: int,
+           top_attention: bool | None = None) -> None:
     if (out / "manifest.json").is_file():
         return
     from models.export.bundle import export_checkpoint
 
     t = time.perf_counter()
     export_checkpoint(None, out, config=config, sizes=sizes, int8=precision == "int8", calibration_samples=calib,
-                      parity_samples=1, log=lambda m: print(f"  [{config}/{precision}] {m}", file=sys.stderr, flush=True))
+                      parity_samples=1, top_attention=top_attention, log=lambda m: print(f"  [{config}/{precision}] {m}", file=sys.stderr, flush=True))
     print(f"  exported {out} in {time.perf_counter() - t:.0f}s", file=sys.stderr)
 
 
@@ -100,6 +101,8 @@ def main() -> int:
                          "pays the session creation, the graphs' memory never adds up)")
     ap.add_argument("--calibration-samples", type=int, default=2)
     ap.add_argument("--export-only", action="store_true", help="export the bundles, measure nothing")
+    ap.add_argument("--top-attention", choices=("on", "off"),
+                    help="the students' top-level garment attention (default: each preset's); rows say config+top")
     ap.add_argument("--work", type=Path, default=Path("/tmp/vton-bench"))
     ap.add_argument("--json", type=Path, default=ROOT / "docs" / "benchmarks.json")
     ap.add_argument("--markdown", type=Path, default=ROOT / "docs" / "benchmarks.md")
@@ -121,9 +124,11 @@ def main() -> int:
         sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes] if args.sizes else list(
             get_config(config).resolutions
         )
+        top = None if args.top_attention is None else args.top_attention == "on"
+        label = config + ("+top" if top else "-top" if top is False else "")
         for precision in args.precisions:
-            bundle = args.work / f"{config}-{precision}"
-            export(config, precision, sizes, bundle, args.calibration_samples)
+            bundle = args.work / f"{label}-{precision}"
+            export(config, precision, sizes, bundle, args.calibration_samples, top)
             if args.export_only:
                 continue
             for size in sizes:
@@ -137,7 +142,7 @@ def main() -> int:
                     print(proc.stderr, file=sys.stderr)
                     raise SystemExit(f"measurement failed for {bundle} at {size}")
                 row = json.loads(proc.stdout.strip().splitlines()[-1])
-                row.update(config=config, precision=precision, size=f"{size[0]}x{size[1]}",
+                row.update(config=label, precision=precision, size=f"{size[0]}x{size[1]}",
                            bundle_mib=bundle_bytes(bundle, size) / 2**20)
                 # the denoise step against this CPU's ceilings (benchmarks/roofline.py)
                 from engine.bundle import open_bundle
@@ -146,7 +151,7 @@ def main() -> int:
                 row["roofline"] = roofline(flops, peaks, row["per_step"])
                 results.append(row)
                 rl = row["roofline"]
-                print(f"{config:>5} {precision:>4} {row['size']:>8}: total {row['total']:6.2f}s "
+                print(f"{label:>9} {precision:>4} {row['size']:>8}: total {row['total']:6.2f}s "
                       f"(denoise {row['denoise']:6.2f}s = {row['per_step']:.2f}s/step) "
                       f"peak RSS {row['peak_rss_mib']:.0f} MiB, bundle {row['bundle_mib']:.0f} MiB; "
                       f"step: {rl['gflop_int8']:.0f} GFLOP int8 + {rl['gflop_float']:.0f} float, "

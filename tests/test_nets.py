@@ -146,3 +146,66 @@ def test_top_level_garment_attention_reads_the_garment_half_into_the_person_half
     s = build_student(cfg)
     assert s.tryon_net.unet.garment_attn is not None
     assert build_student(get_config("tiny")).tryon_net.unet.garment_attn is None
+
+
+def test_vae_colour_shortcut_carries_each_cells_mean_colour():
+    """With ``shortcut`` the latent's first three channels hold the 8x8 cells' mean colour
+    and the decoder adds them back: with the learned paths silenced, a round trip is the
+    bilinear upsampling of the cell means (so a flat colour comes back exactly)."""
+    from models.nets.vae import LightVAE, VAEConfig
+
+    vae = LightVAE(VAEConfig(width=8, blocks_per_stage=1, shortcut=True)).eval()
+    for net in (vae.encoder, vae.decoder):
+        torch.nn.init.zeros_(net.layers[-1].weight)
+        torch.nn.init.zeros_(net.layers[-1].bias)
+    image = torch.rand(2, 3, 32, 24) * 1.6 - 0.8
+    z = vae.encode_raw(image)
+    cells = torch.nn.functional.avg_pool2d(image, 8)
+    assert torch.allclose(z[:, :3], cells, atol=1e-6)
+    assert float(z[:, 3:].abs().max()) == 0.0
+    expected = torch.nn.functional.interpolate(cells, scale_factor=8.0, mode="bilinear", align_corners=False)
+    assert torch.allclose(vae.decode(vae.encode(image)), expected, atol=1e-5)
+    flat = torch.full((1, 3, 16, 16), 0.25)
+    flat_out = vae(flat)
+    assert torch.allclose(flat_out, torch.full_like(flat_out, 0.25), atol=1e-6)
+    # without the shortcut the same silenced networks give nothing back
+    plain = LightVAE(VAEConfig(width=8, blocks_per_stage=1)).eval()
+    torch.nn.init.zeros_(plain.encoder.layers[-1].weight)
+    torch.nn.init.zeros_(plain.encoder.layers[-1].bias)
+    assert float(plain.encode_raw(image).abs().max()) == 0.0
+
+
+def test_vae_with_shortcut_and_channel_statistics_exports_with_the_same_result(tmp_path):
+    """Per-channel scale and shift and the colour shortcut go into the ONNX graphs the engine
+    runs (encoder: image -> scaled latent; decoder: back), with torch's numbers."""
+    import onnxruntime as ort
+
+    from models.export.onnx_export import export_graph
+    from models.nets.vae import LightVAE, VAEConfig
+
+    torch.manual_seed(0)
+    cfg = VAEConfig(width=8, blocks_per_stage=1, shortcut=True,
+                    channel_scale=tuple(float(v) for v in torch.rand(16) * 3 + 0.5),
+                    channel_shift=tuple(float(v) for v in torch.randn(16) * 0.1))
+    vae = LightVAE(cfg).eval()
+
+    class Enc(torch.nn.Module):
+        def forward(self, image):
+            return vae.encode(image)
+
+    class Dec(torch.nn.Module):
+        def forward(self, latent):
+            return vae.decode(latent)
+
+    image = torch.rand(1, 3, 32, 24) * 2 - 1
+    with torch.no_grad():
+        z = vae.encode(image)
+        # the affine maps are exact inverses around the raw networks
+        torch.testing.assert_close((z / torch.tensor(cfg.channel_scale).view(1, -1, 1, 1)
+                                    + torch.tensor(cfg.channel_shift).view(1, -1, 1, 1)), vae.encode_raw(image))
+        out = vae.decode(z)
+    for module, name, feed, expected in ((Enc(), "enc", image, z), (Dec(), "dec", z, out)):
+        path = tmp_path / f"{name}.onnx"
+        export_graph(module, {"x": feed}, ["y"], path)
+        got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": feed.numpy()})[0]
+        np.testing.assert_allclose(got, expected.numpy(), rtol=1e-4, atol=1e-5)

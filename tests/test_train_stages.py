@@ -428,3 +428,23 @@ def test_fga_gate_starts_distillation_only_when_the_teacher_is_better(run_dir, t
     train("tiny_student", out, overrides=over, budget=Budget(steps=5), resume=out, progress=False)
     assert len([r for r in records(out, "event") if r["event"] == "fga gate"]) == 1  # decided once
     assert ("loss_feature" in records(out)[-1]) is fga
+
+
+def test_vae_with_colour_shortcut_saves_per_channel_statistics(tmp_path):
+    """The small and full presets' VAEs carry the colour shortcut; their checkpoints normalise
+    each latent channel on its own (the colour channels vary far more than the learned ones)."""
+    from models.recipes.default import main
+    from models.train.vae_stage import load_vae
+
+    main(["--preset", "tiny", "--out", str(tmp_path), "--stages", "vae", "-q", "--max-steps", "vae=6",
+          "--set", "vae:vae.shortcut=true"])
+    meta = json.loads((tmp_path / "vae" / "final" / "config.json").read_text())
+    cfg = meta["vae"]
+    assert cfg["shortcut"] is True and len(cfg["channel_scale"]) == len(cfg["channel_shift"]) == 16
+    assert cfg["scaling_factor"] == 1.0 and cfg["shift_factor"] == 0.0  # the scalars are not used then
+    assert cfg["channel_scale"] == pytest.approx([1.0 / max(s, 1e-6) for s in meta["stats"]["channel_std"]])
+    assert cfg["channel_shift"] == pytest.approx(meta["stats"]["channel_mean"])
+    vae, _ = load_vae(tmp_path / "vae" / "final")
+    image = torch.rand(2, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(vae.decode(vae.encode(image)), vae.decoder(vae.encode_raw(image)), rtol=1e-4, atol=1e-4)

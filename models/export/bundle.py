@@ -8,6 +8,7 @@ measured on every export and written into the manifest: torch vs ONNX fp32 per g
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as _dt
 import json
 import platform
@@ -196,6 +197,7 @@ def export_bundle(
     trained: bool = False,
     name: str | None = None,
     provenance: dict | None = None,
+    top_attention: bool | None = None,
     log: Log = print,
 ) -> Manifest:
     """Export ``student`` to a verified bundle folder ``out`` (created; must not exist or be empty)."""
@@ -315,12 +317,14 @@ def export_checkpoint(
     name: str | None = None,
     seed: int = 0,
     provenance: dict | None = None,
+    top_attention: bool | None = None,
     log: Log = print,
 ) -> Manifest:
     """The one export entry point (``vton bundle export``, the recipe, the studio's Export tab):
     a student checkpoint folder (or, with ``checkpoint=None``, a random-init ``config``) ->
     a verified bundle folder ``out`` for ``target`` desktop or android (the Android bundle is
-    converted from the very desktop graphs, whose hashes its manifest records)."""
+    converted from the very desktop graphs, whose hashes its manifest records). ``top_attention``
+    switches the random-init student's top-level garment attention on or off (benchmarks)."""
     from engine.errors import InputError
 
     from ..checkpoint import load_student
@@ -330,6 +334,8 @@ def export_checkpoint(
     if target not in ("desktop", "android"):
         raise ValueError(f"target {target!r} is not desktop or android")
     if checkpoint is not None:
+        if top_attention is not None:
+            raise ValueError("top_attention applies to a random-init config, not a checkpoint")
         student, meta = load_student(checkpoint)
         if config and config != student.cfg.name:
             raise InputError(checkpoint, f"is a '{student.cfg.name}' checkpoint, not '{config}'")
@@ -340,7 +346,10 @@ def export_checkpoint(
             raise InputError("config", "give a config (full, small or tiny) or a checkpoint")
         torch.manual_seed(seed)
         log(f"building the '{config}' student (random weights, seed {seed})")
-        student = build_student(get_config(config))
+        cfg = get_config(config)
+        if top_attention is not None:
+            cfg = cfg.replace(unet=dataclasses.replace(cfg.unet, top_attention=top_attention))
+        student = build_student(cfg)
         trained = False
         provenance = {"init": f"random (seed {seed})", **(provenance or {})}
     sizes = [tuple(s) for s in (sizes or student.cfg.resolutions)]

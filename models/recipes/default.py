@@ -244,6 +244,9 @@ class Recipe:
             evals = [r for r in lines if r.get("kind") == "eval"]
             if evals:
                 rec["eval"] = evals
+            done = [r for r in lines if r.get("kind") == "event" and r.get("event") == "finished"]
+            if done and "samples_per_s" in done[-1]:  # the stage's mean throughput past its warm-up
+                rec.update({k: done[-1][k] for k in ("samples_per_s", "data_wait_frac")})
             gates = [r for r in lines if r.get("kind") == "event" and r.get("event") == "fga gate"]
             if gates:  # FGA ran only if the teacher beat the regression-only student: both scores
                 rec["fga_gate"] = {k: v for k, v in gates[-1].items() if k not in ("kind", "event", "time")}

@@ -126,6 +126,7 @@ class VAEStageConfig:
     preset: str = "tiny"  # the student preset whose VAE layout is trained
     width: int | None = None
     blocks_per_stage: int | None = None
+    shortcut: bool | None = None  # the mean-colour shortcut (models/nets/vae.py); None: the preset's
     l1: float = 1.0
     mse: float = 1.0
     edge: float = 0.5  # L1 between image gradients (sharp edges without a pretrained net)

@@ -535,14 +535,16 @@ class Trainer:
             self.write_samples(stage, held_out, step, phase.name)
             if t.eval_samples > 0:
                 self.write_eval(stage, data_cfg, device, step, minutes=round(elapsed / 60.0, 2))
+        speed = {}
         if throughput:
             tail = throughput[len(throughput) // 5:] or throughput  # past the warm-up
             sps = sum(t[0] for t in tail) / len(tail)
             wait = sum(t[1] for t in tail) / len(tail)
+            speed = {"samples_per_s": round(sps, 1), "data_wait_frac": round(wait, 4)}
             self.log(f"{stage.name}: {sps:.1f} samples/s on {info.world_size} process(es), data wait {wait:.0%} "
                      f"({'data-bound: add workers or a larger pool' if wait > 0.3 else 'compute-bound'})")
         self.log(f"{stage.name}: {step} steps in {elapsed / 60:.1f} min; final checkpoint {final}")
-        self.event("finished", step=step, final=str(final), minutes=round(elapsed / 60.0, 2))
+        self.event("finished", step=step, final=str(final), minutes=round(elapsed / 60.0, 2), **speed)
         return final
 
     def _aside(self, job: Callable, *args, **kwargs) -> None:

@@ -7,7 +7,8 @@ With ``align_to`` (an SD3.5 diffusers folder) the encoder is also trained to out
 SD3.5's scaled latents, so the ``sd35`` teacher shares the latent space.
 
 When a checkpoint is written, the latent statistics of a fixed set of training images
-set ``VAEConfig.shift_factor`` / ``scaling_factor`` (scaled latents ~ zero mean, unit
+set ``VAEConfig.shift_factor`` / ``scaling_factor``, per channel (``channel_shift`` /
+``channel_scale``) for a VAE with the colour shortcut (scaled latents ~ zero mean, unit
 variance, as flow matching wants); the config saved with the weights carries them.
 
 Checkpoint: ``vae.safetensors`` (EMA weights of ``LightVAE``) + ``config.json``
@@ -123,7 +124,7 @@ class VAEStage(Stage):
         base = get_config(c.preset).vae
         self.cfg = dataclasses.replace(
             base, width=c.width or base.width, blocks_per_stage=c.blocks_per_stage or base.blocks_per_stage,
-            scaling_factor=1.0, shift_factor=0.0,
+            shortcut=base.shortcut if c.shortcut is None else c.shortcut, scaling_factor=1.0, shift_factor=0.0,
         )
         self.vae = LightVAE(self.cfg).to(self.device)
         self.env.optimize(self.vae.encoder)
@@ -209,13 +210,20 @@ class VAEStage(Stage):
             for chunk in x.split(32):
                 zs.append(self.vae.encode_raw(chunk.to(self.device)).float().cpu())
         z = torch.cat(zs)
-        return {"mean": float(z.mean()), "std": float(z.std()), "samples": n}
+        return {"mean": float(z.mean()), "std": float(z.std()), "samples": n,
+                "channel_mean": [float(v) for v in z.mean(dim=(0, 2, 3))],
+                "channel_std": [float(v) for v in z.std(dim=(0, 2, 3))]}
 
     def final_config(self) -> tuple[VAEConfig, dict]:
         if self.align is not None:  # the encoder already outputs SD3.5's scaled latents
             return self.cfg, {"mean": 0.0, "std": 1.0, "aligned": True}
         stats = self.latent_stats()
-        cfg = dataclasses.replace(self.cfg, shift_factor=stats["mean"], scaling_factor=1.0 / max(stats["std"], 1e-6))
+        if self.cfg.shortcut:  # per channel: the colour channels vary far more than the learned ones
+            cfg = dataclasses.replace(self.cfg, channel_shift=tuple(stats["channel_mean"]),
+                                      channel_scale=tuple(1.0 / max(v, 1e-6) for v in stats["channel_std"]))
+        else:
+            cfg = dataclasses.replace(self.cfg, shift_factor=stats["mean"],
+                                      scaling_factor=1.0 / max(stats["std"], 1e-6))
         return cfg, stats
 
     def save_weights(self, folder: Path, meta: dict) -> None:
