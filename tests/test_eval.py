@@ -77,3 +77,18 @@ def test_win_rates_are_paired_per_sample_shares():
     assert win_rates(ours, base) == {"ssim": 0.5, "psnr": 0.5, "garment_colour_error": 0.75, "garment_ssim": 0.25,
                                      "garment_edges": 0.75, "leak_error": 2 / 3}  # leak: 3 defined pairs
     assert ours.summary()["leak_error"] == pytest.approx(56 / 3) and ours.summary()["leak_samples"] == 3
+
+
+def test_framing_picks_the_first_landscape_or_portrait_samples():
+    from models.data.synthetic import SyntheticWorld
+    from models.eval.quality import TEST_SEED
+
+    world = SyntheticWorld(seed=TEST_SEED, size=(128, 96))
+    landscape = held_out_samples(3, (128, 96), framing="landscape")
+    portrait = held_out_samples(3, (128, 96), framing="portrait")
+    first = [i for i in range(200) if world.spec(i).landscape is not None][:3]
+    assert [s.id for s in landscape] == [f"synth-{TEST_SEED}-{i:06d}" for i in first]
+    assert all(world.spec(int(s.id.rsplit("-", 1)[1])).landscape is None for s in portrait)
+    assert all(s.person.shape == (128, 96, 3) for s in landscape)  # fitted into the portrait canvas
+    with pytest.raises(ValueError, match="framing"):
+        held_out_samples(1, (128, 96), framing="square")

@@ -24,6 +24,8 @@ def register(sub) -> None:
                         "raw output, or both (default; one model run serves both)")
     p.add_argument("--baselines", action="store_true", help="also score identity and paste baselines")
     p.add_argument("--seed", type=int, help="test-set seed (default: the report's own seed)")
+    p.add_argument("--framing", choices=("all", "landscape", "portrait"), default="all",
+                   help="only landscape photos fitted into the portrait canvas, or only portraits (default: all)")
     p.add_argument("--threads", type=int)
     p.add_argument("--json", type=Path, help="write the scores here")
     p.add_argument("--grid", type=Path, help="PNG: person | garment | result | ground truth (first bundle)")
@@ -51,7 +53,7 @@ def run(args) -> int:
     bundles = [open_bundle(b) for b in args.bundles]
     size = args.size or (bundles[0].manifest.default_size if bundles else (512, 384))
     seed = TEST_SEED if args.seed is None else args.seed
-    samples = held_out_samples(args.n, size, seed)
+    samples = held_out_samples(args.n, size, seed, args.framing)
     rows: dict[str, dict] = {}
     per_sample = {}  # label -> Scores, for the paired comparison with the baselines
     grid_images = None
@@ -93,7 +95,8 @@ def run(args) -> int:
                   f"{w['garment_colour_error']:.0%} in colour error, {w['garment_ssim']:.0%} in garment SSIM, "
                   f"{w['garment_edges']:.0%} in garment edges, {w['leak_error']:.0%} in leak error")
     if args.json:
-        args.json.write_text(json.dumps({"test_seed": seed, "samples": len(samples), "size": list(size),
+        args.json.write_text(json.dumps({"test_seed": seed, "framing": args.framing, "samples": len(samples),
+                                         "size": list(size),
                                          "steps": args.steps, "results": rows}, indent=2) + "\n")
     if args.grid and grid_images is not None:
         save_image(comparison_grid(samples, grid_images), args.grid)

@@ -7,6 +7,7 @@ with ``models.eval.metrics``, beside the trivial baselines of ``models.eval.base
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +28,26 @@ from .metrics import garment_colour_error, garment_edges, garment_ssim, leak_err
 TEST_SEED = 40_000
 
 
-def held_out_samples(n: int, size: tuple[int, int], seed: int = TEST_SEED) -> list[TryOnSample]:
+FRAMINGS = ("all", "landscape", "portrait")
+
+
+def held_out_samples(n: int, size: tuple[int, int], seed: int = TEST_SEED, framing: str = "all") -> list[TryOnSample]:
+    """The first ``n`` samples of the world ``seed``; with ``framing`` landscape (or portrait),
+    the first ``n`` whose portrait is a landscape photo fitted into the canvas (or is not)."""
     from ..data.synthetic import SyntheticWorld
 
+    if framing not in FRAMINGS:
+        raise ValueError(f"framing {framing!r} is not one of {', '.join(FRAMINGS)}")
     world = SyntheticWorld(seed=seed, size=tuple(size))
-    return [world.sample(i) for i in range(n)]
+    if framing == "all":
+        return [world.sample(i) for i in range(n)]
+    want = framing == "landscape"
+    picked = []
+    for i in itertools.count():
+        if len(picked) == n:
+            return picked
+        if (world.spec(i).landscape is not None) == want:
+            picked.append(world.sample(i))
 
 
 def _tensor(images: Sequence[np.ndarray]) -> torch.Tensor:
