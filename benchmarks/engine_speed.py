@@ -102,7 +102,7 @@ def main() -> int:
     ap.add_argument("--calibration-samples", type=int, default=2)
     ap.add_argument("--export-only", action="store_true", help="export the bundles, measure nothing")
     ap.add_argument("--top-attention", choices=("on", "off"),
-                    help="the students' top-level garment attention (default: each preset's); rows say config+top")
+                    help="the students' top-level garment attention (default: each preset's); rows say config+top or config-no-top")
     ap.add_argument("--work", type=Path, default=Path("/tmp/vton-bench"))
     ap.add_argument("--json", type=Path, default=ROOT / "docs" / "benchmarks.json")
     ap.add_argument("--markdown", type=Path, default=ROOT / "docs" / "benchmarks.md")
@@ -125,7 +125,7 @@ def main() -> int:
             get_config(config).resolutions
         )
         top = None if args.top_attention is None else args.top_attention == "on"
-        label = config + ("+top" if top else "-top" if top is False else "")
+        label = config + ("+top" if top else "-no-top" if top is False else "")
         for precision in args.precisions:
             bundle = args.work / f"{label}-{precision}"
             export(config, precision, sizes, bundle, args.calibration_samples, top)
