@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ./run.sh --setup-only
-if ! .venv/bin/python -c "import torch, transformers, diffusers, onnx, optimum, safetensors, yaml, pytest, pytestqt, importlinter, cryptography" 2>/dev/null; then
+if ! .venv/bin/python -c "import torch, transformers, diffusers, onnx, onnxscript, safetensors, yaml, pytest, pytestqt, importlinter, cryptography" 2>/dev/null; then
   # the CPU build of torch first, so the project's torch range is already satisfied
   .venv/bin/python -m pip install -q "torch==2.13.0"
   .venv/bin/python -m pip install -q -e ".[train,test]"

@@ -33,7 +33,7 @@ def test_engine_and_cli_do_not_load_torch_or_qt():
     assert "torch" not in mods and "PySide6" not in mods
 
 
-TRAIN_EXTRA = ("torch", "transformers", "diffusers", "onnx", "onnxscript", "optimum", "safetensors", "yaml", "tqdm")
+TRAIN_EXTRA = ("torch", "transformers", "diffusers", "onnx", "onnxscript", "safetensors", "yaml", "tqdm")
 
 
 def _without_train_extra(tmp_path: Path) -> Path:

@@ -18,7 +18,7 @@ def studio(*args: str, tmp_path: Path, fake_torch: bool = False) -> subprocess.C
     env.pop("MOBILE_VTON_HOME", None)  # --data-dir must be enough
     code = "import sys; from app.studio.main import main; sys.exit(main(sys.argv[1:]))"
     if fake_torch:  # modules of the `train` extra that explode on import: the studio never needs them
-        for name in ("torch", "transformers", "diffusers", "onnx", "optimum", "safetensors", "yaml"):
+        for name in ("torch", "transformers", "diffusers", "onnx", "safetensors", "yaml"):
             fake = tmp_path / "fake" / name
             fake.mkdir(parents=True)
             (fake / "__init__.py").write_text(f"raise ImportError('{name} must not be imported by the studio')\n")

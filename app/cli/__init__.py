@@ -25,7 +25,7 @@ from ._quiet import NativeStderr, one_line
 COMMAND_MODULES = ("tryon", "bundle", "info", "data", "train", "eval")
 LOUD_COMMANDS = ("train",)  # long runs whose own logs (and torch's warnings) are the point
 # modules of the `train` extra: the runtime install (./run.sh) has none of them
-TRAIN_EXTRA = ("torch", "transformers", "diffusers", "onnx", "onnxscript", "optimum", "safetensors", "yaml", "tqdm")
+TRAIN_EXTRA = ("torch", "transformers", "diffusers", "onnx", "onnxscript", "safetensors", "yaml", "tqdm")
 
 
 class Parser(argparse.ArgumentParser):

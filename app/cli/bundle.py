@@ -118,7 +118,7 @@ def _log(message: str) -> None:
 
 def _quiet_libraries() -> None:
     """The exporter's libraries log screens of warnings (torchvision ops not installed, constant
-    folding skipped, several 'optimum' distributions); the export's own lines say what happens."""
+    folding skipped); the export's own lines say what happens."""
     if not os.environ.get("VTON_DEBUG"):
         logging.disable(logging.WARNING)
 

@@ -1,15 +1,19 @@
-"""INT8 static QDQ quantisation through optimum's ``ORTQuantizer`` (DESIGN §5).
+"""INT8 static QDQ quantisation with ONNX Runtime's own quantiser (DESIGN §5).
 
 Calibration feeds are recorded from real fp32 runs of the pipeline over many sigmas.
 Left in float: attention MatMuls whose second input is an activation (QK^T, AV), norms
 (never in the quantised op types), the first and last convolutions of every graph and the
 time embedding.
+
+``onnxruntime.quantization`` is called directly: its MinMax calibrator, then its
+``QDQQuantizer`` with the settings optimum's ``ORTQuantizer`` passed it before (optimum was
+a thin wrapper around these two calls, and it pins ``transformers < 4.58``, which kept the
+export off the GPU machines, whose image has transformers 5). The graphs it writes are the
+same, node for node and byte for byte (checked when the switch was made, see the commit).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 import re
 import shutil
 import tempfile
@@ -18,15 +22,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType
-from onnxruntime.quantization.calibrate import MinMaxCalibrater
-from optimum.onnxruntime import ORTQuantizer
-from optimum.onnxruntime.configuration import CalibrationConfig, QuantizationConfig
+from onnxruntime.quantization import QuantType
+from onnxruntime.quantization.calibrate import CalibrationDataReader, MinMaxCalibrater
+from onnxruntime.quantization.qdq_quantizer import QDQQuantizer
 
 QUANTIZED_OPS = ["Conv", "MatMul", "Gemm"]
-
-# optimum warns that our graphs have no transformers config beside them; they never will.
-logging.getLogger("optimum.onnxruntime.quantization").setLevel(logging.ERROR)
 
 # Module-name patterns (node names carry their module path, see onnx_export.name_nodes_by_scope)
 FLOAT_SCOPES = (
@@ -57,19 +57,14 @@ class _PriorityOrderMinMax(MinMaxCalibrater):
         )
 
 
-class _Calibration(CalibrationConfig):
-    """optimum's MinMax calibration config, creating the calibrator above."""
+class _Feeds(CalibrationDataReader):
+    """The recorded feeds, one run each (batch axis included, as the graphs take them)."""
 
-    def create_calibrator(self, onnx_model_path, operators_to_quantize, use_external_data_format=False,
-                          force_symmetric_range=False, augmented_model_name="augmented_model.onnx"):
-        calibrator = _PriorityOrderMinMax(
-            str(onnx_model_path), op_types_to_calibrate=operators_to_quantize or [],
-            augmented_model_path=str(augmented_model_name), symmetric=force_symmetric_range,
-            use_external_data_format=use_external_data_format,
-        )
-        calibrator.augment_graph()
-        calibrator.create_inference_session()
-        return calibrator
+    def __init__(self, feeds: list[dict[str, np.ndarray]]):
+        self._feeds = iter(feeds)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._feeds, None)
 
 
 def float_nodes(model: onnx.ModelProto) -> list[str]:
@@ -104,42 +99,41 @@ def quantize_graph(fp32_path: str | Path, feeds: list[dict[str, np.ndarray]], ou
     with tempfile.TemporaryDirectory(prefix="vton-quant-") as tmp:
         work = Path(tmp)
         shutil.copy(fp32_path, work / "model.onnx")
-        quantizer = ORTQuantizer.from_pretrained(work, file_name="model.onnx")
-        calibration = _Calibration(
-            dataset_name="mobile-vton-trajectories",
-            dataset_config_name="fp32-pipeline",
-            dataset_split="calibration",
-            dataset_num_samples=len(feeds),
-            method=CalibrationMethod.MinMax,
-            moving_average=False,
+        calibrator = _PriorityOrderMinMax(
+            str(work / "model.onnx"), op_types_to_calibrate=QUANTIZED_OPS,
+            augmented_model_path=str(work / "augmented.onnx"), symmetric=False,
         )
+        calibrator.augment_graph()
+        calibrator.create_inference_session()
         # One run at a time: ORT folds each run's min/max into the running range, instead of
-        # keeping every activation of every run (GBs per run for `full` at 1024x768). Later
-        # calls pass method=None so optimum reuses the calibrator rather than making a new one.
-        again = dataclasses.replace(calibration, method=None)
-        for i, feed in enumerate(feeds):
-            quantizer.partial_fit(
-                dataset=[{k: v[0] for k, v in feed.items()}],  # the reader adds the batch axis back
-                calibration_config=calibration if i == 0 else again,
-                onnx_augmented_model_name=work / "augmented.onnx",
-                operators_to_quantize=QUANTIZED_OPS,
-            )
-        ranges = quantizer.compute_ranges()
-        config = QuantizationConfig(
-            is_static=True,
-            format=QuantFormat.QDQ,
-            activations_dtype=QuantType.QUInt8,
-            activations_symmetric=False,
-            weights_dtype=QuantType.QInt8,
-            weights_symmetric=True,
+        # keeping every activation of every run (GBs per run for `full` at 1024x768).
+        for feed in feeds:
+            calibrator.collect_data(_Feeds([feed]))
+        ranges = calibrator.compute_data()
+        del calibrator  # its session holds the augmented graph
+        quantizer = QDQQuantizer(
+            onnx.load(str(work / "model.onnx")),
             per_channel=True,
             reduce_range=False,
+            weight_qType=QuantType.QInt8,  # symmetric per output channel
+            activation_qType=QuantType.QUInt8,  # asymmetric
+            tensors_range=ranges,
+            nodes_to_quantize=[],
             nodes_to_exclude=keep_float,
-            operators_to_quantize=QUANTIZED_OPS,
+            op_types_to_quantize=QUANTIZED_OPS,
+            extra_options={
+                "WeightSymmetric": True,
+                "ActivationSymmetric": False,
+                "EnableSubgraph": False,
+                "ForceSymmetric": False,
+                "AddQDQPairToWeight": False,
+                "DedicatedQDQPair": False,
+                "QDQOpTypePerChannelSupportToAxis": {"MatMul": 1},
+            },
         )
-        quantizer.quantize(config, work / "out", file_suffix="int8", calibration_tensors_range=ranges)
+        quantizer.quantize_model()
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(work / "out" / "model_int8.onnx"), out_path)
+        quantizer.model.save_model_to_file(str(out_path))
     return {
         "calibration_runs": len(feeds),
         "quantized_nodes": len(quantizable) - len(keep_float),

@@ -58,10 +58,12 @@ DEFAULT_STAGES = ("vae", "teacher", "student", "export")
 ABLATIONS = ("no-distill", "no-tcg", "no-lc")  # overlay files in models/train/configs/overlays
 # wall-clock minutes per stage (0 = the config's step limits); ablations: each run.
 # small: vae + teacher + student + export in one 30-minute lease of one GPU (docs/training.md,
-# "One lease"); refine: 7.5 minutes on four GPUs (torchrun) for the shipped small model
+# "One lease": the two leases of 2026-12-03 held the machine 1,454 s for 18.5 budget minutes
+# and 1,399 s for 18.5; these 20 minutes plus the export leave about 2 minutes spare);
+# refine: 7.5 minutes on four GPUs (torchrun) for the shipped small model
 MINUTES = {
     "tiny": {"vae": 0, "teacher": 0, "student": 0, "ablations": 0, "refine": 0},
-    "small": {"vae": 2.0, "teacher": 4.5, "student": 14.0, "ablations": 14.0, "refine": 7.5},
+    "small": {"vae": 3.5, "teacher": 4.5, "student": 12.0, "ablations": 12.0, "refine": 7.5},
 }
 BUDGETS = ("vae", "teacher", "student", "ablations", "refine")
 
@@ -481,7 +483,7 @@ def preflight(stages: list[str], args) -> None:
     if set(stages) & {"teacher", "student", "ablations"}:
         need.add("diffusers")  # the dit teacher is diffusers' SD3Transformer2DModel
     if "export" in stages:
-        need |= {"onnx", "onnxruntime", "optimum", "platformdirs"}
+        need |= {"onnx", "onnxruntime", "transformers", "platformdirs"}
     missing = sorted(n for n in need if importlib.util.find_spec(n) is None)
     if missing:
         raise SystemExit(f"missing Python packages for stages {','.join(stages)}: {', '.join(missing)} "
