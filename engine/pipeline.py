@@ -207,6 +207,18 @@ class TryOnPipeline:
         finally:
             self._run_options = None
 
+    def round_trip(self, image: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        """``image`` through the bundle's VAE encoder and decoder alone, fitted to ``size`` and
+        back: what the model's raw output could be at best if it predicted the latent of
+        ``image`` exactly (``vton eval --ceiling`` scores it on the ground truth)."""
+        size = self.resolve_size(size)
+        fitted, fit = fit_image(image, size)
+        z = self._run(size, "vae_encoder", {"image": to_model(fitted)})[0]
+        decoded = self._run(size, "vae_decoder", {"latent": z})[0]
+        self._done_with(size, "vae_encoder")
+        self._done_with(size, "vae_decoder")
+        return unfit_image(from_model(decoded), fit)
+
     def _run_once(self, request, progress, cancel, person, garment) -> TryOnResult:
         t0 = time.perf_counter()
         timings: dict[str, float] = {}

@@ -92,3 +92,22 @@ def test_framing_picks_the_first_landscape_or_portrait_samples():
     assert all(s.person.shape == (128, 96, 3) for s in landscape)  # fitted into the portrait canvas
     with pytest.raises(ValueError, match="framing"):
         held_out_samples(1, (128, 96), framing="square")
+
+
+def test_vton_eval_ceiling_scores_each_bundles_vae_round_trip_of_the_ground_truth(tiny_bundle, tmp_path):
+    from engine.pipeline import TryOnPipeline
+
+    out = tmp_path / "scores.json"
+    assert main(["eval", str(tiny_bundle), "--n", "2", "--restore", "off", "--baselines", "--ceiling",
+                 "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["results"]
+    assert set(rows) == {"tiny-int8 raw", "tiny-int8 VAE ceiling", "baseline: identity", "baseline: paste"}
+    assert set(rows["tiny-int8 VAE ceiling"]["beats"]) == {"identity", "paste"}
+    # the row is the bundle's own encoder + decoder on the targets, nothing else
+    samples = held_out_samples(2, (128, 96))
+    pipe = TryOnPipeline(tiny_bundle)
+    trips = [pipe.round_trip(s.target) for s in samples]
+    assert all(t.shape == s.target.shape and not np.array_equal(t, s.target) for t, s in zip(trips, samples))
+    assert score(trips, samples).summary()["psnr"] == pytest.approx(rows["tiny-int8 VAE ceiling"]["psnr"])
+    big = np.repeat(np.repeat(samples[0].target, 2, axis=0), 2, axis=1)  # a photo larger than the model size
+    assert pipe.round_trip(big).shape == big.shape

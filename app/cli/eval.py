@@ -23,6 +23,9 @@ def register(sub) -> None:
                    help="score the results with the engine's detail restore (what the app shows), the model's "
                         "raw output, or both (default; one model run serves both)")
     p.add_argument("--baselines", action="store_true", help="also score identity and paste baselines")
+    p.add_argument("--ceiling", action="store_true",
+                   help="also score each bundle's VAE round trip of the ground truth: the best its raw "
+                        "output can reach")
     p.add_argument("--seed", type=int, help="test-set seed (default: the report's own seed)")
     p.add_argument("--framing", choices=("all", "landscape", "portrait"), default="all",
                    help="only landscape photos fitted into the portrait canvas, or only portraits (default: all)")
@@ -77,6 +80,11 @@ def run(args) -> int:
                 per_sample[f"{label} raw"] = score(raw, samples)
                 rows[f"{label} raw"] = per_sample[f"{label} raw"].summary() | info | {"restore": False}
             grid_images = grid_images or restored or raw
+        if args.ceiling:
+            print(f"scoring {base}'s VAE round trip of the ground truth...", file=sys.stderr)
+            ceiling = [pipe.round_trip(s.target, size) for s in samples]
+            per_sample[f"{base} VAE ceiling"] = score(ceiling, samples)
+            rows[f"{base} VAE ceiling"] = per_sample[f"{base} VAE ceiling"].summary() | {"bundle": str(bundle.source)}
     if args.baselines:
         baselines = {name: score(images, samples) for name, images in baseline_images(samples).items()}
         for name, scores in baselines.items():

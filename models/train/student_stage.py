@@ -47,7 +47,7 @@ import torch
 from engine.errors import InputError
 
 from ..checkpoint import load_student, read_checkpoint_config, save_student
-from ..eval.metrics import image_metrics, psnr
+from ..eval.metrics import image_metrics, psnr, ssim
 from ..nets import build_student, get_config
 from ..sampler import TorchSampler, add_noise
 from .config import ConfigError
@@ -412,6 +412,8 @@ class StudentStage(Stage):
         m.update({f"identity_{k}": v for k, v in base.items()})
         with self.env.autocast(), torch.no_grad():
             ceiling = self.student.vae.decode(self.student.vae.encode(batch.target)).float()
+        # what the raw output reaches at best: the VAE's round trip of the ground truth
         m["vae_ceiling_psnr"] = float(psnr(ceiling, batch.target).mean())
+        m["vae_ceiling_ssim"] = float(ssim(ceiling, batch.target).mean())
         return m
 
