@@ -55,7 +55,7 @@ DESCRIPTION = ("Train the default model: the LightVAE, the dit teacher, the stud
 STAGES = ("vae", "teacher", "student", "ablations", "refine", "export")
 # what one GPU lease runs by default (docs/training.md); ablations and refine are asked for by name
 DEFAULT_STAGES = ("vae", "teacher", "student", "export")
-ABLATIONS = ("no-distill", "no-tcg", "no-lc")  # overlay files in models/train/configs/overlays
+ABLATIONS = ("no-distill", "no-tcg", "no-lc", "no-top-attention")  # overlay files in models/train/configs/overlays
 # wall-clock minutes per stage (0 = the config's step limits); ablations: each run.
 # small: vae + teacher + student + export in one 30-minute lease of one GPU (docs/training.md,
 # "One lease": the two leases of 2026-12-03 held the machine 1,454 s for 18.5 budget minutes
