@@ -75,7 +75,8 @@ def test_win_rates_are_paired_per_sample_shares():
     base = Scores(psnr=[25, 20, 21, 30], ssim=[0.85, 0.85, 0.9, 0.9], garment_colour_error=[30, 40, 30, 30],
                   garment_ssim=[0.4, 0.7, 0.8, 0.9], garment_edges=[0.1, 0.2, 0.3, 0.5], leak_error=[40, nan, 40, 40])
     assert win_rates(ours, base) == {"ssim": 0.5, "psnr": 0.5, "garment_colour_error": 0.75, "garment_ssim": 0.25,
-                                     "garment_edges": 0.75, "leak_error": 2 / 3}  # leak: 3 defined pairs
+                                     "garment_edges": 0.75, "leak_error": 2 / 3,  # leak: 3 defined pairs
+                                     "face_error": pytest.approx(float("nan"), nan_ok=True)}  # no faces given
     assert ours.summary()["leak_error"] == pytest.approx(56 / 3) and ours.summary()["leak_samples"] == 3
 
 
@@ -111,3 +112,21 @@ def test_vton_eval_ceiling_scores_each_bundles_vae_round_trip_of_the_ground_trut
     assert score(trips, samples).summary()["psnr"] == pytest.approx(rows["tiny-int8 VAE ceiling"]["psnr"])
     big = np.repeat(np.repeat(samples[0].target, 2, axis=0), 2, axis=1)  # a photo larger than the model size
     assert pipe.round_trip(big).shape == big.shape
+
+
+def test_face_error_sees_a_garment_painted_over_the_face(samples):
+    """The synthetic samples carry the face's mask; the unchanged portrait keeps the face (a
+    near-zero face error), a result with the new garment's colour over the face does not."""
+    for s in samples:
+        assert s.face_mask is not None and s.face_mask.shape == s.person.shape[:2] and s.face_mask.any()
+        assert not (s.face_mask & s.target_mask).any()  # the garment never covers the face
+    ident = score([identity(x) for x in samples], samples)
+    assert max(ident.face_error) < 3.0
+    painted = []
+    for s in samples:
+        img = s.person.copy()
+        img[s.face_mask] = s.target[s.target_mask].mean(axis=0).astype(np.uint8)
+        painted.append(img)
+    bad = score(painted, samples).summary()
+    assert bad["face_error"] > 20.0 and bad["face_error_max"] >= bad["face_error"]
+    assert all(b > a + 10 for a, b in zip(ident.face_error, score(painted, samples).face_error))

@@ -93,15 +93,17 @@ def run(args) -> int:
             rows[label]["beats"] = {name: win_rates(scores, b) for name, b in baselines.items()}
     width = max([40, *map(len, rows)])
     print(f"{'method':<{width}} {'SSIM':>7} {'PSNR dB':>8} {'colour err':>10} {'garment SSIM':>12} "
-          f"{'garment edges':>13} {'leak err':>8}")
+          f"{'garment edges':>13} {'leak err':>8} {'face err':>8} {'worst face':>10}")
     for label, r in rows.items():
         print(f"{label:<{width}} {r['ssim']:7.4f} {r['psnr']:8.2f} {r['garment_colour_error']:10.2f} "
-              f"{r['garment_ssim']:12.4f} {r['garment_edges']:13.4f} {r['leak_error']:8.2f}")
+              f"{r['garment_ssim']:12.4f} {r['garment_edges']:13.4f} {r['leak_error']:8.2f} "
+              f"{r['face_error']:8.2f} {r['face_error_max']:10.2f}")
     for label, r in rows.items():
         for name, w in r.get("beats", {}).items():
             print(f"{label} beats {name} on {w['ssim']:.0%} of the samples in SSIM, {w['psnr']:.0%} in PSNR, "
                   f"{w['garment_colour_error']:.0%} in colour error, {w['garment_ssim']:.0%} in garment SSIM, "
-                  f"{w['garment_edges']:.0%} in garment edges, {w['leak_error']:.0%} in leak error")
+                  f"{w['garment_edges']:.0%} in garment edges, {w['leak_error']:.0%} in leak error, "
+                  f"{w['face_error']:.0%} in face error")
     if args.json:
         args.json.write_text(json.dumps({"test_seed": seed, "framing": args.framing, "samples": len(samples),
                                          "size": list(size),

@@ -28,6 +28,7 @@ class TryOnSample:
     target_mask: np.ndarray | None = None  # bool (H, W): where garment B is in target
     person_mask: np.ndarray | None = None  # bool (H, W): where garment A is in person
     paired: bool = False
+    face_mask: np.ndarray | None = None  # bool (H, W): the face in person and target (synthetic world)
 
     def __post_init__(self):
         if self.category not in CATEGORIES:

@@ -16,6 +16,9 @@ What a user sees of the garment itself (issue 14):
 - ``leak_error``: mean absolute error (0..255) where the old garment was and the new one
   is not (``person_mask & ~target_mask``): the old garment showing through. NaN where a
   sample has no such region; summaries skip NaNs.
+- ``face_error``: mean absolute error (0..255) on the face (synthetic samples carry its
+  mask): a garment painted over the face, as on a landscape photo, raises it. NaN where no
+  face is visible.
 """
 
 from __future__ import annotations
@@ -104,6 +107,12 @@ def leak_error(pred: torch.Tensor, target: torch.Tensor, old: torch.Tensor, new:
     region = old.bool() & ~new.bool()
     err = ((pred.float().clamp(-1, 1) - target.float()).abs() * 127.5).mean(dim=1, keepdim=True)
     return _masked_mean(err, region)
+
+
+def face_error(pred: torch.Tensor, target: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
+    """Per-sample mean absolute error (0..255) on the face."""
+    err = ((pred.float().clamp(-1, 1) - target.float()).abs() * 127.5).mean(dim=1, keepdim=True)
+    return _masked_mean(err, face.bool())
 
 
 def garment_colour_error(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

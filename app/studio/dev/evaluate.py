@@ -23,6 +23,7 @@ COLUMNS = (
     ("garment_ssim", "garment SSIM", True),
     ("garment_edges", "garment edges", True),
     ("leak_error", "leak err", False),
+    ("face_error", "face err", False),
 )
 MAX_SCORES_BYTES = 4 << 20
 

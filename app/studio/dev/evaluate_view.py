@@ -56,7 +56,7 @@ class ResultPane(QWidget):
         v.addLayout(head)
         self.caption = label("", "hint", self, wrap=True)
         v.addWidget(self.caption)
-        # metrics down, methods across: four methods fit a narrow pane, six metric columns do not
+        # metrics down, methods across: four methods fit a narrow pane, seven metric columns do not
         self.table = QTableWidget(len(COLUMNS), 0, self)
         self.table.setVerticalHeaderLabels([f"{title} {'↑' if higher else '↓'}" for _, title, higher in COLUMNS])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -113,7 +113,7 @@ class ResultPane(QWidget):
 
 
     def _fit_table(self) -> None:
-        """As tall as its six rows and the (two-line) header: every metric shows, no scrolling."""
+        """As tall as its rows and the (two-line) header: every metric shows, no scrolling."""
         rows = sum(self.table.rowHeight(i) for i in range(self.table.rowCount()))
         header = self.table.horizontalHeader().sizeHint().height()
         self.table.setFixedHeight(rows + header + 2 * self.table.frameWidth() + 4)

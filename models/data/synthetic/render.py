@@ -271,7 +271,7 @@ def head_parts(person: Person, body: Body, sh: Shading) -> list[Part]:
         nz = np.sqrt(clip(ONE - nx * nx * F32(0.8) - ny * ny * F32(0.6), ZERO, ONE))
         return np.take(colours, iy, axis=1) * sh.dot(nx * L[0] + ny * (F32(0.6) * L[1]) + nz * L[2])
 
-    return [Part(ears + [head], shade)]
+    return [Part(ears + [head], shade, "face")]  # tagged: the face mask of the samples
 
 
 def hair_parts(person: Person, body: Body, sh: Shading) -> tuple[list[Part], list[Part]]:

@@ -141,6 +141,7 @@ class Views(NamedTuple):
     visible_a: np.ndarray  # float32 (h, w): how much of each pixel garment A covers in ``person``
     visible_b: np.ndarray  # the same for B in ``target``
     changed: np.ndarray  # bool (h, w): the pixels that were shaded again for ``target``
+    face: np.ndarray  # float32 (h, w): how much of each pixel the face (head and ears) covers in ``person``
 
 
 def _feet(scene: PersonScene) -> tuple[float, float, float] | None:
@@ -176,9 +177,10 @@ def render_views(spec: SampleSpec, canvas: tuple[int, int], layouts: tuple[Prepa
     target = person.copy()
     res_b = resolve(map_b, parts, target, changed, background)
     tagged = [i + 1 for i, p in enumerate(parts) if p.tag == spec.category]
+    face = [i + 1 for i, p in enumerate(parts) if p.tag == "face"]
     return Views(
         person.reshape(3, H, W), target.reshape(3, H, W), res_a.coverage(tagged, H * W).reshape(H, W),
-        res_b.coverage(tagged, H * W).reshape(H, W), changed,
+        res_b.coverage(tagged, H * W).reshape(H, W), changed, res_a.coverage(face, H * W).reshape(H, W),
     )  # fmt: skip
 
 
@@ -229,6 +231,7 @@ def render_sample(spec: SampleSpec, canvas: tuple[int, int], sample_id: str, gar
         target_mask=fit_coverage(v.visible_b, canvas),
         person_mask=fit_coverage(v.visible_a, canvas),
         paired=False,
+        face_mask=fit_coverage(v.face, canvas),
     )
 
 
