@@ -147,3 +147,37 @@ def test_recipe_budget_parsing():
     assert parse_map("3", "minutes") == {s: 3.0 for s in ("vae", "teacher", "student", "ablations", "refine")}
     with pytest.raises(SystemExit):
         parse_map("painter=2", "minutes")
+
+
+def test_the_recipe_exports_the_best_student_on_the_validation_seed(tmp_path):
+    """``pick_checkpoint``: the finished student runs compete on their last validation score
+    (never a test seed); runs scored on other samples, or not finished, do not."""
+    from models.recipes.default import pick_checkpoint
+
+    def run(name: str, finished: bool = True) -> None:
+        (tmp_path / name / "final").mkdir(parents=True)
+        if finished:
+            (tmp_path / name / "final" / "config.json").write_text("{}")
+
+    def ev(step: int, psnr: float, leak: float, seed: int = 30000) -> dict:
+        return {"kind": "eval", "step": step, "world_seed": seed, "samples": 64, "size": [512, 384],
+                "psnr": psnr, "leak_error": leak}
+
+    for name in ("student", "student-no-tcg", "student-no-lc", "refine", "teacher"):
+        run(name, finished=name != "student-no-lc")
+    stages = {
+        "teacher": {"steps": 10, "eval": [ev(10, 99.0, 0.0)]},  # not a student: never exported
+        "student": {"steps": 100, "eval": [ev(50, 30.0, 9.0), ev(100, 20.0, 30.0)]},  # the last one counts
+        "student-no-tcg": {"steps": 100, "eval": [ev(100, 21.0, 40.0)]},
+        "student-no-lc": {"steps": 100, "eval": [ev(100, 25.0, 1.0)]},  # no final checkpoint
+        "refine": {"steps": 20, "eval": [ev(20, 24.0, 35.0, seed=40000)]},  # other samples: left out
+    }
+    name, sel = pick_checkpoint(tmp_path, stages, "psnr")
+    assert name == "student-no-tcg" and sel["scores"] == {"student": 20.0, "student-no-tcg": 21.0}
+    assert sel["world_seed"] == 30000 and sel["picked"] == "student-no-tcg"
+    assert pick_checkpoint(tmp_path, stages, "leak_error")[0] == "student"  # lower is better
+    assert pick_checkpoint(tmp_path, stages, "none") == ("refine", None)
+    # no scores at all: the refine run if it finished, else the student, as before
+    bare = {k: {"steps": v["steps"]} for k, v in stages.items()}
+    assert pick_checkpoint(tmp_path, bare, "psnr") == ("refine", None)
+    assert pick_checkpoint(tmp_path, {"student": {}, "student-no-tcg": {}}, "psnr") == ("student", None)

@@ -326,9 +326,12 @@ class Recipe:
         if (bundle / "manifest.json").is_file():
             log(f"export: done already ({bundle})")
             return
-        ckpt = self.out / "refine" / "final"
-        if not (ckpt / "config.json").is_file():
-            ckpt = self.out / "student" / "final"
+        name, selection = pick_checkpoint(self.out, self.record["stages"], self.args.select_by)
+        if selection:
+            log(f"export: {name} has the best validation {selection['metric']} (world seed "
+                f"{selection['world_seed']}, {selection['samples']} samples): "
+                + ", ".join(f"{k} {v:.4g}" for k, v in selection["scores"].items()))
+        ckpt = self.out / name / "final"
         cfg, meta = read_checkpoint_config(ckpt)
         log(f"export: from {ckpt}")
         sizes = [parse_size(s) for s in self.args.export_sizes.split(",")] if self.args.export_sizes \
@@ -343,6 +346,7 @@ class Recipe:
             "student_eval": stages.get(ckpt.parent.name, {}).get("eval"),
             "checkpoint": ckpt.parent.name,
             "checkpoint_step": meta.get("step"),
+            "selection": selection,
         }
         export_checkpoint(ckpt, bundle, sizes=sizes, int8=True,
                           calibration_samples=self.args.calibration_samples or (4 if tiny else 16),
@@ -350,6 +354,45 @@ class Recipe:
                           name=self.args.bundle_name or f"{self.preset}-default-int8",
                           provenance=provenance, log=lambda m: log(f"export: {m}"))
         self.record["bundle"] = str(bundle.relative_to(self.out))
+
+
+# -- which student ships -----------------------------------------------------------------------
+
+# validation metric -> higher is better (models/eval/metrics.py)
+SELECT_METRICS = {"psnr": True, "ssim": True, "garment_ssim": True, "garment_edges": True,
+                  "garment_colour_error": False, "leak_error": False}
+
+
+def pick_checkpoint(out: Path, stages: dict, metric: str = "psnr") -> tuple[str, dict | None]:
+    """The student run to export: among the finished ones (``student``, ``refine`` and the
+    ablations, all trained at the same budget), the best by ``metric`` on the validation
+    seed, read from each run's last evaluation in the recipe's record; the test seed is never
+    seen here. Only runs scored on the same world seed, samples and size as ``student``
+    compete. Without scores: ``refine`` if it finished, else ``student`` (and no selection)."""
+    order = ["refine", "student"]
+    finished = [n for n in stages if (n in order or n.startswith(("refine-", "student-")))
+                and (out / n / "final" / "config.json").is_file()]
+    finished.sort(key=lambda n: (order.index(n) if n in order else 2, n))
+    default = next((n for n in order if n in finished), "student")
+    if metric == "none":
+        return default, None
+    if metric not in SELECT_METRICS:
+        raise SystemExit(f"--select-by: unknown {metric!r} (known: none, {', '.join(SELECT_METRICS)})")
+    scored = {}
+    for name in finished:
+        evals = [e for e in stages[name].get("eval") or [] if isinstance(e.get(metric), (int, float))]
+        if evals:
+            final = [e for e in evals if e.get("step") == stages[name].get("steps")] or evals
+            scored[name] = final[-1]
+    if not scored:
+        return default, None
+    first = scored.get("student") or next(iter(scored.values()))
+    key = lambda e: (e.get("world_seed"), e.get("samples"), list(e.get("size") or []))  # noqa: E731
+    scored = {n: e for n, e in scored.items() if key(e) == key(first)}
+    higher = SELECT_METRICS[metric]
+    best = max(scored, key=lambda n: scored[n][metric] if higher else -scored[n][metric])  # first wins ties
+    return best, {"metric": metric, "world_seed": first.get("world_seed"), "samples": first.get("samples"),
+                  "size": first.get("size"), "scores": {n: e[metric] for n, e in scored.items()}, "picked": best}
 
 
 # -- moving finished stages between machines -------------------------------------------------
@@ -516,6 +559,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibration-samples", type=int, help="INT8 calibration samples (tiny 4, small 16)")
     p.add_argument("--parity-samples", type=int, help="held-out INT8-vs-fp32 samples (tiny 1, small 4)")
     p.add_argument("--bundle-name")
+    p.add_argument("--select-by", default="psnr", choices=("none", *SELECT_METRICS),
+                   help="the student run to export: the best on the validation seed by this metric "
+                        "(default psnr; none: refine if it ran, else student)")
     p.add_argument("--pack-to", help="write the finished stages' weights as tar parts into this folder")
     p.add_argument("--pack", help="what to pack (default: this command's stages)")
     p.add_argument("--pack-metrics-only", action="store_true", help="pack metrics, configs and grids, no weights")
