@@ -108,7 +108,7 @@ def test_vton_eval_ceiling_scores_each_bundles_vae_round_trip_of_the_ground_trut
     samples = held_out_samples(2, (128, 96))
     pipe = TryOnPipeline(tiny_bundle)
     trips = [pipe.round_trip(s.target) for s in samples]
-    assert all(t.shape == s.target.shape and not np.array_equal(t, s.target) for t, s in zip(trips, samples))
+    assert all(t.shape == s.target.shape and not np.array_equal(t, s.target) for t, s in zip(trips, samples, strict=True))
     assert score(trips, samples).summary()["psnr"] == pytest.approx(rows["tiny-int8 VAE ceiling"]["psnr"])
     big = np.repeat(np.repeat(samples[0].target, 2, axis=0), 2, axis=1)  # a photo larger than the model size
     assert pipe.round_trip(big).shape == big.shape
@@ -129,4 +129,4 @@ def test_face_error_sees_a_garment_painted_over_the_face(samples):
         painted.append(img)
     bad = score(painted, samples).summary()
     assert bad["face_error"] > 20.0 and bad["face_error_max"] >= bad["face_error"]
-    assert all(b > a + 10 for a, b in zip(ident.face_error, score(painted, samples).face_error))
+    assert all(b > a + 10 for a, b in zip(ident.face_error, score(painted, samples).face_error, strict=True))
