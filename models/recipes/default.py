@@ -331,6 +331,8 @@ class Recipe:
             log(f"export: {name} has the best validation {selection['metric']} (world seed "
                 f"{selection['world_seed']}, {selection['samples']} samples): "
                 + ", ".join(f"{k} {v:.4g}" for k, v in selection["scores"].items()))
+        elif self.args.select_by != "none":
+            log(f"export: no validation {self.args.select_by} recorded for the student runs; {name} by default")
         ckpt = self.out / name / "final"
         cfg, meta = read_checkpoint_config(ckpt)
         log(f"export: from {ckpt}")
@@ -358,9 +360,12 @@ class Recipe:
 
 # -- which student ships -----------------------------------------------------------------------
 
-# validation metric -> higher is better (models/eval/metrics.py)
-SELECT_METRICS = {"psnr": True, "ssim": True, "garment_ssim": True, "garment_edges": True,
-                  "garment_colour_error": False, "leak_error": False}
+def check_select_metric(metric: str) -> None:
+    """``--select-by``: ``none`` or a metric of the quality report (models.eval.quality.METRICS)."""
+    from models.eval.quality import METRICS
+
+    if metric != "none" and metric not in METRICS:
+        raise SystemExit(f"--select-by: unknown {metric!r} (known: none, {', '.join(METRICS)})")
 
 
 def pick_checkpoint(out: Path, stages: dict, metric: str = "psnr") -> tuple[str, dict | None]:
@@ -376,8 +381,7 @@ def pick_checkpoint(out: Path, stages: dict, metric: str = "psnr") -> tuple[str,
     default = next((n for n in order if n in finished), "student")
     if metric == "none":
         return default, None
-    if metric not in SELECT_METRICS:
-        raise SystemExit(f"--select-by: unknown {metric!r} (known: none, {', '.join(SELECT_METRICS)})")
+    check_select_metric(metric)
     scored = {}
     for name in finished:
         evals = [e for e in stages[name].get("eval") or [] if isinstance(e.get(metric), (int, float))]
@@ -389,7 +393,9 @@ def pick_checkpoint(out: Path, stages: dict, metric: str = "psnr") -> tuple[str,
     first = scored.get("student") or next(iter(scored.values()))
     key = lambda e: (e.get("world_seed"), e.get("samples"), list(e.get("size") or []))  # noqa: E731
     scored = {n: e for n, e in scored.items() if key(e) == key(first)}
-    higher = SELECT_METRICS[metric]
+    from models.eval.quality import METRICS
+
+    higher = METRICS[metric]
     best = max(scored, key=lambda n: scored[n][metric] if higher else -scored[n][metric])  # first wins ties
     return best, {"metric": metric, "world_seed": first.get("world_seed"), "samples": first.get("samples"),
                   "size": first.get("size"), "scores": {n: e[metric] for n, e in scored.items()}, "picked": best}
@@ -559,9 +565,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibration-samples", type=int, help="INT8 calibration samples (tiny 4, small 16)")
     p.add_argument("--parity-samples", type=int, help="held-out INT8-vs-fp32 samples (tiny 1, small 4)")
     p.add_argument("--bundle-name")
-    p.add_argument("--select-by", default="psnr", choices=("none", *SELECT_METRICS),
-                   help="the student run to export: the best on the validation seed by this metric "
-                        "(default psnr; none: refine if it ran, else student)")
+    p.add_argument("--select-by", default="psnr",
+                   help="the student run to export: the best on the validation seed by this metric of "
+                        "the quality report (default psnr; none: refine if it ran, else student)")
     p.add_argument("--pack-to", help="write the finished stages' weights as tar parts into this folder")
     p.add_argument("--pack", help="what to pack (default: this command's stages)")
     p.add_argument("--pack-metrics-only", action="store_true", help="pack metrics, configs and grids, no weights")
@@ -579,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
         if s not in STAGES:
             raise SystemExit(f"--stages: unknown stage {s!r} (known: {', '.join(STAGES)})")
     preflight(stages, args)
+    if "export" in stages:  # now, not after the training stages
+        check_select_metric(args.select_by)
     from models.train.distributed import cleanup, init_distributed
 
     _, _, created = init_distributed(args.device or "auto")
