@@ -29,6 +29,11 @@ class TryOnSample:
     person_mask: np.ndarray | None = None  # bool (H, W): where garment A is in person
     paired: bool = False
     face_mask: np.ndarray | None = None  # bool (H, W): the face in person and target (synthetic world)
+    # float32 (H, W, 2), synthetic world on request: for each pixel of ``target`` showing
+    # garment B's fabric, the pixel (x, y) of ``garment`` showing the same texel (NaN elsewhere);
+    # ``person_flow`` the same for ``person`` and ``garment_worn`` (synthetic/correspondence.py)
+    target_flow: np.ndarray | None = None
+    person_flow: np.ndarray | None = None
 
     def __post_init__(self):
         if self.category not in CATEGORIES:

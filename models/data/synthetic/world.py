@@ -12,6 +12,7 @@ import numpy as np
 from ..sample import CATEGORIES, TryOnSample
 from .backgrounds import Backdrop, random_backdrop, render_backdrop
 from .camera import Photo, develop, develop_region, fit, fit_coverage, random_photo
+from .correspondence import garment_flow
 from .draws import Draws
 from .fabric import Prepared, worn_fabric
 from .garments import Garment, random_garment
@@ -77,18 +78,21 @@ class SyntheticWorld(Sequence[TryOnSample]):
     byte-identical arrays. Categories cycle through ``categories`` by index. With
     ``garment_worn=False`` the product photo of A is not rendered (``garment_worn`` is
     None; everything else is the same): about a seventh of the work, for trainers that
-    never read it.
+    never read it. With ``flow=True`` each sample also carries ``target_flow`` (and, with
+    ``garment_worn``, ``person_flow``): where each worn garment pixel is in its product
+    photo (``correspondence.garment_flow``); the images are the same either way.
     """
 
     def __init__(
         self, seed: int = 0, size: tuple[int, int] = (256, 192), n: int = 1000, categories=CATEGORIES,
-        garment_worn: bool = True,
+        garment_worn: bool = True, flow: bool = False,
     ):  # fmt: skip
         self.seed = int(seed)
         self.size = check_size(size)
         self.n = int(n)
         self.categories = tuple(categories)
         self.garment_worn = bool(garment_worn)
+        self.flow = bool(flow)
         bad = [c for c in self.categories if c not in CATEGORIES]
         if bad or not self.categories:
             raise ValueError(f"categories must be a non-empty subset of {CATEGORIES}, got {categories!r}")
@@ -121,7 +125,7 @@ class SyntheticWorld(Sequence[TryOnSample]):
 
     def sample(self, index: int) -> TryOnSample:
         """Render sample ``index`` (any index >= 0, also beyond ``n``)."""
-        return render_sample(self.spec(index), self.size, f"synth-{self.seed}-{index:06d}", self.garment_worn)
+        return render_sample(self.spec(index), self.size, f"synth-{self.seed}-{index:06d}", self.garment_worn, self.flow)
 
 
 def scene_size(spec: SampleSpec, canvas: tuple[int, int]) -> tuple[int, int]:
@@ -213,10 +217,12 @@ def render_portrait(
     return develop(render_outfit(person, outfit, size, backdrop, light)[0], photo)
 
 
-def render_sample(spec: SampleSpec, canvas: tuple[int, int], sample_id: str, garment_worn: bool = True) -> TryOnSample:
+def render_sample(spec: SampleSpec, canvas: tuple[int, int], sample_id: str, garment_worn: bool = True,
+                  flow: bool = False) -> TryOnSample:  # fmt: skip
     """Render a ``SampleSpec`` into ``canvas`` = (H, W): person wearing A, product photo of B,
-    the same person wearing B, product photo of A (unless ``garment_worn`` is False), and
-    the masks (where the garment covers at least half of a pixel, after arms and hair)."""
+    the same person wearing B, product photo of A (unless ``garment_worn`` is False), the
+    masks (where the garment covers at least half of a pixel, after arms and hair) and, with
+    ``flow``, the garment flows (``correspondence.garment_flow``)."""
     layouts = product_layout(spec.garment_a, spec.shot_a, canvas), product_layout(spec.garment_b, spec.shot_b, canvas)
     v = render_views(spec, canvas, layouts)
     person = develop(v.person, spec.photo)
@@ -232,6 +238,8 @@ def render_sample(spec: SampleSpec, canvas: tuple[int, int], sample_id: str, gar
         person_mask=fit_coverage(v.visible_a, canvas),
         paired=False,
         face_mask=fit_coverage(v.face, canvas),
+        target_flow=garment_flow(spec, canvas, "b", layouts[1]) if flow else None,
+        person_flow=garment_flow(spec, canvas, "a", layouts[0]) if flow and garment_worn else None,
     )
 
 
