@@ -181,3 +181,5 @@ def test_the_recipe_exports_the_best_student_on_the_validation_seed(tmp_path):
     bare = {k: {"steps": v["steps"]} for k, v in stages.items()}
     assert pick_checkpoint(tmp_path, bare, "psnr") == ("refine", None)
     assert pick_checkpoint(tmp_path, {"student": {}, "student-no-tcg": {}}, "psnr") == ("student", None)
+    # only an ablation ran (``--stages ablations``): that is what there is to export
+    assert pick_checkpoint(tmp_path, {"student-no-tcg": {}}, "psnr") == ("student-no-tcg", None)

@@ -253,11 +253,14 @@ class GarmentAttention(nn.Module):
         self.attn = Attention(channels, channels // head_dim)
         nn.init.zeros_(self.attn.to_out.weight)
         nn.init.zeros_(self.attn.to_out.bias)
+        self.record: list | None = None  # training only: a list gets each call's (query, key/value) tokens
 
     def forward(self, h: torch.Tensor, person_rows: int) -> torch.Tensor:
         b, c, rows, w = h.shape
         n = self.norm(h).permute(0, 2, 3, 1)
         q = n[:, :person_rows].reshape(b, person_rows * w, c)
         kv = n[:, person_rows:].reshape(b, (rows - person_rows) * w, c)
+        if self.record is not None:
+            self.record.append((q, kv))
         out = self.attn(q, kv).reshape(b, person_rows, w, c).permute(0, 3, 1, 2)
         return torch.cat([h[:, :, :person_rows] + out, h[:, :, person_rows:]], dim=2)

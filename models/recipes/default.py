@@ -55,7 +55,8 @@ DESCRIPTION = ("Train the default model: the LightVAE, the dit teacher, the stud
 STAGES = ("vae", "teacher", "student", "ablations", "refine", "export")
 # what one GPU lease runs by default (docs/training.md); ablations and refine are asked for by name
 DEFAULT_STAGES = ("vae", "teacher", "student", "export")
-ABLATIONS = ("no-distill", "no-tcg", "no-lc", "no-top-attention")  # overlay files in models/train/configs/overlays
+# overlay files in models/train/configs/overlays, each a student variant at the student's budget
+ABLATIONS = ("no-distill", "no-tcg", "no-lc", "no-top-attention", "correspondence")
 # wall-clock minutes per stage (0 = the config's step limits); ablations: each run.
 # small: vae + teacher + student + export in one 30-minute lease of one GPU (docs/training.md,
 # "One lease": the two leases of 2026-12-03 held the machine 1,454 s for 18.5 budget minutes
@@ -373,12 +374,13 @@ def pick_checkpoint(out: Path, stages: dict, metric: str = "psnr") -> tuple[str,
     ablations, all trained at the same budget), the best by ``metric`` on the validation
     seed, read from each run's last evaluation in the recipe's record; the test seed is never
     seen here. Only runs scored on the same world seed, samples and size as ``student``
-    compete. Without scores: ``refine`` if it finished, else ``student`` (and no selection)."""
+    compete. Without scores: ``refine`` if it finished, else ``student``, else the first
+    finished ablation (and no selection)."""
     order = ["refine", "student"]
     finished = [n for n in stages if (n in order or n.startswith(("refine-", "student-")))
                 and (out / n / "final" / "config.json").is_file()]
     finished.sort(key=lambda n: (order.index(n) if n in order else 2, n))
-    default = next((n for n in order if n in finished), "student")
+    default = next((n for n in order if n in finished), finished[0] if finished else "student")
     if metric == "none":
         return default, None
     check_select_metric(metric)

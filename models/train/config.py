@@ -61,8 +61,14 @@ class DataConfig:
     # encodes `pool_views` augmented views of the pool once per phase, so a step only gathers.
     encode: str = "step"
     pool_views: int = 2
+    # Synthetic world only: also render each sample's garment flows (where every worn garment
+    # pixel is in its product photo; models/data/synthetic/correspondence.py) for the
+    # student's correspondence loss (student.lambda_corr). About half again the rendering time.
+    flow: bool = False
 
     def __post_init__(self):
+        if self.flow and self.source != "synthetic":
+            raise ConfigError("data.flow: garment flows come from the synthetic world (data.source: synthetic)")
         if self.encode not in ("step", "pool"):
             raise ConfigError(f"data.encode: {self.encode!r} is not step or pool")
         if self.pool_views < 1:
@@ -185,6 +191,12 @@ class StudentStageConfig:
     # Training-only: the masks come from the data, the model stays mask-free. Most pixels of
     # a try-on are unchanged, so an unweighted MSE spends most of a short run on copying them.
     region_weight: float = 0.0
+    # The correspondence loss (needs data.flow, latent concatenation and the top-level garment
+    # attention): at corr_queries random target cells per sample that show the new garment's
+    # fabric, -log of the attention (mean over heads) the top-level garment attention pays
+    # to the garment cell that fabric comes from. Training-only; 0 turns it off.
+    lambda_corr: float = 0.0
+    corr_queries: int = 128
     # The FGA quality gate: when regression ends, FGA starts only if the teacher (Euler,
     # gate_teacher_steps) beats the student by more than gate_margin in this metric on
     # gate_samples held-out samples at the last phase's size; both scores are logged.

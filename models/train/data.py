@@ -12,6 +12,7 @@ would have read (exact resume), and it shards like ``DistributedSampler``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import multiprocessing as mp
@@ -32,6 +33,11 @@ from .config import ConfigError, DataConfig
 
 FIELDS = ("person", "garment", "target", "garment_square", "target_mask", "person_mask",
           "garment_worn", "worn_square", "swappable")
+FLOWS = ("target_flow", "person_flow")  # with data.flow: float16 (2, H, W), NaN where undefined
+
+
+def fields(cfg: DataConfig) -> tuple[str, ...]:
+    return FIELDS + FLOWS if cfg.flow else FIELDS
 
 
 def render_item(world, index: int, square: int) -> dict[str, np.ndarray]:
@@ -54,6 +60,10 @@ def render_item(world, index: int, square: int) -> dict[str, np.ndarray]:
     def chw(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a.transpose(2, 0, 1))
 
+    flows = {}
+    if s.target_flow is not None:  # the reverse try-on's flow is the person's
+        back = s.person_flow if known and s.person_flow is not None else np.full_like(s.target_flow, np.nan)
+        flows = {"target_flow": chw(s.target_flow).astype(np.float16), "person_flow": chw(back).astype(np.float16)}
     return {
         "person": chw(s.person),
         "garment": chw(s.garment),
@@ -65,6 +75,7 @@ def render_item(world, index: int, square: int) -> dict[str, np.ndarray]:
         "worn_square": chw(resize_square(worn, square)),
         "swappable": np.uint8(known and not s.paired),
         "category": np.int64(CATEGORIES.index(s.category)),
+        **flows,
     }
 
 
@@ -79,7 +90,7 @@ def make_world(cfg: DataConfig, seed: int | None = None, n: int | None = None, s
 
     return SyntheticWorld(
         seed=cfg.world_seed if seed is None else seed, size=tuple(cfg.size),
-        n=max(1, n if n is not None else cfg.num_samples or 1), categories=cfg.categories,
+        n=max(1, n if n is not None else cfg.num_samples or 1), categories=cfg.categories, flow=cfg.flow,
     )
 
 
@@ -104,13 +115,26 @@ def _pool_init(cfg: DataConfig, square: int) -> None:
     _POOL_WORLD = (make_world(cfg), square)
 
 
+def render_flows(world, index: int) -> dict[str, np.ndarray]:
+    """One synthetic sample's garment flows alone, as ``render_item`` gives them (no image is drawn)."""
+    from ..data.synthetic.correspondence import garment_flow
+
+    spec = world.spec(index)
+    return {k: np.ascontiguousarray(garment_flow(spec, world.size, which).transpose(2, 0, 1)).astype(np.float16)
+            for k, which in (("target_flow", "b"), ("person_flow", "a"))}
+
+
 def _pool_render(index: int) -> dict[str, np.ndarray]:
     world, square = _POOL_WORLD
     return render_item(world, index, square)
 
 
+def _pool_render_flows(index: int) -> dict[str, np.ndarray]:
+    return render_flows(_POOL_WORLD[0], index)
+
+
 def pool_key(cfg: DataConfig, square: int) -> str:
-    text = json.dumps([FIELDS, cfg.source, cfg.split, cfg.mode, cfg.world_seed, list(cfg.size), list(cfg.categories),
+    text = json.dumps([fields(cfg), cfg.source, cfg.split, cfg.mode, cfg.world_seed, list(cfg.size), list(cfg.categories),
                        cfg.num_samples, square])
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -119,26 +143,37 @@ def build_pool(cfg: DataConfig, square: int, folder: Path | None, workers: int, 
     """Render ``cfg.num_samples`` samples once (in ``workers`` processes).
 
     With ``folder`` the pool is kept as ``.npy`` files (memory-mapped when read back), so
-    later stages and other ranks reuse it; a ``done.json`` marks it complete.
+    later stages and other ranks reuse it; a ``done.json`` marks it complete. With
+    ``data.flow`` the garment flows are a pool of their own beside it, so the images
+    rendered for an earlier stage (the VAE's) are reused and only the flows are drawn.
     """
+    if cfg.flow:
+        images = build_pool(dataclasses.replace(cfg, flow=False), square, folder, workers, log)
+        return {**images, **_build(cfg, square, folder, workers, log, "flows", render_flows, _pool_render_flows)}
+    return _build(cfg, square, folder, workers, log, "pool", render_item, _pool_render)
+
+
+def _build(cfg: DataConfig, square: int, folder: Path | None, workers: int, log, kind: str, render, worker):
     n = source_size(cfg)
     if folder is not None:
-        folder = Path(folder) / f"pool-{cfg.size[0]}x{cfg.size[1]}-{pool_key(cfg, square)}"
+        folder = Path(folder) / f"{kind}-{cfg.size[0]}x{cfg.size[1]}-{pool_key(cfg, square)}"
         if (folder / "done.json").is_file():
-            return {f: np.load(folder / f"{f}.npy", mmap_mode="r") for f in (*FIELDS, "category")}
-    world = make_world(cfg)
-    first = render_item(world, 0, square)
+            names = FLOWS if kind == "flows" else (*FIELDS, "category")
+            return {f: np.load(folder / f"{f}.npy", mmap_mode="r") for f in names}
+    world = make_world(dataclasses.replace(cfg, flow=False))
+    first = render(world, 0) if kind == "flows" else render(world, 0, square)
     arrays = {k: np.empty((n, *np.shape(v)), dtype=np.asarray(v).dtype) for k, v in first.items()}
-    log(f"rendering a pool of {n} synthetic samples at {cfg.size[0]}x{cfg.size[1]} ({max(1, workers)} processes)")
+    what = "garment flows" if kind == "flows" else "synthetic samples"
+    log(f"rendering a {kind} of {n} {what} at {cfg.size[0]}x{cfg.size[1]} ({max(1, workers)} processes)")
     if workers > 1 and n > 32:
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-        with ctx.Pool(workers, initializer=_pool_init, initargs=(cfg, square)) as pool:
-            for i, item in enumerate(pool.imap(_pool_render, range(n), chunksize=8)):
+        with ctx.Pool(workers, initializer=_pool_init, initargs=(dataclasses.replace(cfg, flow=False), square)) as pool:
+            for i, item in enumerate(pool.imap(worker, range(n), chunksize=8)):
                 for k, v in item.items():
                     arrays[k][i] = v
     else:
         for i in range(n):
-            item = first if i == 0 else render_item(world, i, square)
+            item = first if i == 0 else (render(world, i) if kind == "flows" else render(world, i, square))
             for k, v in item.items():
                 arrays[k][i] = v
     if folder is not None:
@@ -231,6 +266,10 @@ class Batch:
     person_mask: torch.Tensor  # (B, 1, H, W) float 0/1: the old garment on the person
     category: torch.Tensor
     latents: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+    # data.flow: where the target's garment fabric is in ``garment`` (B, 2, H, W) pixels, NaN
+    # elsewhere; latent pools carry it as (B, h*w) garment latent cell indices (-1: none)
+    target_flow: torch.Tensor | None = None
+    garment_tokens: torch.Tensor | None = None
 
     @classmethod
     def from_items(cls, items: dict[str, torch.Tensor], device: torch.device) -> Batch:

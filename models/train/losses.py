@@ -5,6 +5,8 @@ Flow matching: ``x_s = (1 - s) x0 + s eps``, ``v = eps - x0``, ``x0 = x_s - s v`
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -71,6 +73,34 @@ def gan_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor)
 def tcg_loss(reconstruction: torch.Tensor, z_garment: torch.Tensor) -> torch.Tensor:
     """TCG ``L_cons``: ``mean (GarmentNet.reconstruct(features at any sigma) - z_garment)^2``."""
     return F.mse_loss(reconstruction.float(), z_garment.detach().float())
+
+
+def correspondence_loss(to_q: torch.nn.Module, to_k: torch.nn.Module, heads: int, q: torch.Tensor,
+                        kv: torch.Tensor, tokens: torch.Tensor, queries: int, generator: torch.Generator) -> torch.Tensor:
+    """The correspondence loss: ``mean -log (1/H sum_h softmax(q_h k_h^T / sqrt d)[target])`` over up to
+    ``queries`` random query tokens per sample whose ``tokens`` (B, Nq) target is known
+    (>= 0): each supervised person cell should attend, in the heads' mean, to the garment
+    cell its fabric comes from. ``q`` (B, Nq, C) and ``kv`` (B, Nk, C) are the attention's
+    normalised inputs; ``to_q``/``to_k`` its projections (only the chosen queries are
+    projected, so the score matrix is (B, H, queries, Nk))."""
+    b, nq, c = q.shape
+    valid = tokens >= 0
+    k = min(queries, nq)
+    score = torch.rand((b, nq), generator=generator, device=q.device) + valid.float() * 2  # known ones first
+    pick = score.topk(k, dim=1).indices
+    known = valid.gather(1, pick)
+    if not known.any():
+        return q.new_zeros((), dtype=torch.float32)
+    qs = to_q(q.gather(1, pick[..., None].expand(b, k, c)))
+    keys = to_k(kv)
+    d = c // heads
+    qh = qs.float().reshape(b, k, heads, d).transpose(1, 2)
+    kh = keys.float().reshape(b, -1, heads, d).transpose(1, 2)
+    logp = torch.log_softmax(qh @ kh.transpose(-1, -2) * d**-0.5, dim=-1)  # (B, H, k, Nk)
+    target = tokens.gather(1, pick).clamp_min(0)
+    lp = logp.gather(-1, target[:, None, :, None].expand(b, heads, k, 1))[..., 0]  # (B, H, k)
+    mean_p = torch.logsumexp(lp, dim=1) - math.log(heads)
+    return -(mean_p * known).sum() / known.sum()
 
 
 def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -37,9 +37,10 @@ from .data import Batch, StepSampler
 
 IMAGES = ("person", "garment", "target", "garment_worn", "garment_square", "worn_square")
 MASKS = ("target_mask", "person_mask")
+FLOWS = ("target_flow", "person_flow")  # data.flow: (B, 2, H, W) pixel (x, y) in the product photo, NaN: none
 # what the reverse direction exchanges
 SWAP = (("person", "target"), ("garment", "garment_worn"), ("garment_square", "worn_square"),
-        ("target_mask", "person_mask"))
+        ("target_mask", "person_mask"), ("target_flow", "person_flow"), ("tokens_target", "tokens_person"))
 
 
 def step_generator(seed: int, rank: int, step: int, device: torch.device, salt: int = 0) -> torch.Generator:
@@ -61,7 +62,31 @@ def swap_directions(d: dict[str, torch.Tensor], chosen: torch.Tensor) -> dict[st
 
 
 def flip(d: dict[str, torch.Tensor], chosen: torch.Tensor, keys) -> dict[str, torch.Tensor]:
-    return {k: _where(chosen, v.flip(-1), v) if k in keys else v for k, v in d.items()}
+    """Mirror the ``chosen`` samples; a flow is mirrored and points into the mirrored
+    product photo (x -> W - x: pixel centres sit at +0.5)."""
+    out = {}
+    for k, v in d.items():
+        if k in FLOWS:
+            m = v.flip(-1)
+            m = torch.stack([v.shape[-1] - m[:, 0], m[:, 1]], dim=1)
+            out[k] = _where(chosen, m, v)
+        else:
+            out[k] = _where(chosen, v.flip(-1), v) if k in keys else v
+    return out
+
+
+def flow_tokens(flow: torch.Tensor, latent_hw: tuple[int, int]) -> torch.Tensor:
+    """(B, h*w) int64: for each latent cell of the portrait (its centre pixel), the index of
+    the garment latent cell whose pixels its fabric comes from; -1 where the flow is undefined."""
+    b, _, H, W = flow.shape
+    h, w = latent_hw
+    fy, fx = H // h, W // w
+    c = flow[:, :, fy // 2 :: fy, fx // 2 :: fx][:, :, :h, :w].float()
+    ok = ~torch.isnan(c[:, 0]) & ~torch.isnan(c[:, 1])
+    col = (torch.nan_to_num(c[:, 0]) / fx).floor().clamp(0, w - 1)
+    row = (torch.nan_to_num(c[:, 1]) / fy).floor().clamp(0, h - 1)
+    idx = (row * w + col).long()
+    return torch.where(ok, idx, torch.full_like(idx, -1)).flatten(1)
 
 
 def zoom_grid(u: torch.Tensor, strength: float, size: tuple[int, int]) -> torch.Tensor:
@@ -120,10 +145,13 @@ def augment_with(d: dict[str, torch.Tensor], r: torch.Tensor, aug: AugmentConfig
     """``augment`` given its draws: ``r`` (B, 16) uniform, ``offsets`` the crop corners."""
     if aug.swap > 0 and "garment_worn" in d:
         d = swap_directions(d, (r[:, 0] < aug.swap) & d["swappable"].bool())
-    d = {k: v for k, v in d.items() if k in ("person", "garment", "target", "garment_square", *MASKS)}
+    keep = ("person", "garment", "target", "garment_square", *MASKS, "target_flow")
+    if offsets is not None:  # crops (the VAE stage) cut the portrait, not the product photo a flow points into
+        keep = keep[:-1]
+    d = {k: v for k, v in d.items() if k in keep}
     if aug.flip > 0:
         d = flip(d, r[:, 1] < aug.flip, d.keys())
-    f = {k: (to_unit(v) if k not in MASKS else v.float()) for k, v in d.items()}
+    f = {k: (v.float() if k in MASKS or k in FLOWS else to_unit(v)) for k, v in d.items()}
     if aug.zoom > 0:
         size = tuple(f["person"].shape[-2:])
         grid = zoom_grid(r[:, 2:5], aug.zoom, size)
@@ -131,12 +159,15 @@ def augment_with(d: dict[str, torch.Tensor], r: torch.Tensor, aug: AugmentConfig
             f[k] = F.grid_sample(f[k], grid, mode="bilinear", padding_mode="border", align_corners=False)
         for k in MASKS:
             f[k] = (F.grid_sample(f[k], grid, mode="bilinear", padding_mode="border", align_corners=False) > 0.5).float()
+        if "target_flow" in f:  # the portrait reframed, the product photo it points into not
+            f["target_flow"] = F.grid_sample(f["target_flow"], grid, mode="nearest", padding_mode="border",
+                                             align_corners=False)
     if aug.light > 0:
         for k in ("person", "target"):
             f[k] = light(f[k], r[:, 5:11], aug.light)
         for k in ("garment", "garment_square"):
             f[k] = light(f[k], r[:, 10:16], aug.light)
-    out = {k: (from_unit(v) if k not in MASKS else v) for k, v in f.items()}
+    out = {k: (v if k in MASKS or k in FLOWS else from_unit(v)) for k, v in f.items()}
     if offsets is not None:
         out = crop_at(out, aug.crop, *offsets)
     return out
@@ -177,9 +208,10 @@ def _to_batch(f: dict[str, torch.Tensor], category: torch.Tensor, channels_last:
     def img(x):
         return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
+    flow = f.get("target_flow")
     return Batch(person=img(f["person"]), garment=img(f["garment"]), target=img(f["target"]),
                  garment_square=img(f["garment_square"]), target_mask=f["target_mask"],
-                 person_mask=f["person_mask"], category=category)
+                 person_mask=f["person_mask"], category=category, target_flow=flow)
 
 
 class DevicePool:
@@ -262,11 +294,11 @@ class LatentPool(DevicePool):
                 b = part["person"].shape[0]
                 for v in range(self.views):
                     if v == 0:
-                        f = {k: (from_unit(to_unit(x)) if k not in MASKS else x.float()) for k, x in part.items()
-                             if k != "swappable"}
+                        f = {k: (x.float() if k in MASKS or k in FLOWS else from_unit(to_unit(x)))
+                             for k, x in part.items() if k != "swappable"}
                     else:
                         gen = step_generator(seed, 0, off, device, salt=v)
-                        mirrored = flip(part, torch.full((b,), v % 2 == 1, device=device), IMAGES + MASKS)
+                        mirrored = flip(part, torch.full((b,), v % 2 == 1, device=device), IMAGES + MASKS + FLOWS)
                         f = self._augment_both(mirrored, quiet, gen)
                     views = self._encode_view(f, encode, latent_hw)
                     for k, x in views.items():
@@ -286,7 +318,10 @@ class LatentPool(DevicePool):
         twin.set_state(gen.get_state())  # the same draws for both directions
         fwd = augment(dict(d), aug, gen)
         rev = augment(swap_directions(d, torch.ones_like(d["swappable"], dtype=torch.bool)), aug, twin)
-        return {**fwd, "garment_worn": rev["garment"], "worn_square": rev["garment_square"]}
+        out = {**fwd, "garment_worn": rev["garment"], "worn_square": rev["garment_square"]}
+        if "target_flow" in rev:
+            out["person_flow"] = rev["target_flow"]
+        return out
 
     @staticmethod
     def _encode_view(f: dict[str, torch.Tensor], encode, latent_hw) -> dict[str, torch.Tensor]:
@@ -294,8 +329,12 @@ class LatentPool(DevicePool):
         zp, zg, zt, zw = z.chunk(4)
         sq = lambda x: ((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)  # noqa: E731
         masks = {k: F.adaptive_max_pool2d(f[k], latent_hw).to(torch.uint8) for k in MASKS}
+        tokens = {}
+        if "target_flow" in f:  # int16: at most 32767 latent cells (1024x768 has 12288)
+            tokens = {"tokens_target": flow_tokens(f["target_flow"], latent_hw).to(torch.int16),
+                      "tokens_person": flow_tokens(f["person_flow"], latent_hw).to(torch.int16)}
         return {"z_person": zp, "z_garment": zg, "z_target": zt, "z_worn": zw,
-                "garment_square": sq(f["garment_square"]), "worn_square": sq(f["worn_square"]), **masks}
+                "garment_square": sq(f["garment_square"]), "worn_square": sq(f["worn_square"]), **masks, **tokens}
 
     def batch(self, b: int, step: int) -> Batch:
         idx = self.indices(b)
@@ -312,10 +351,12 @@ class LatentPool(DevicePool):
         square = from_unit(to_unit(d["garment_square"]))
         if self.channels_last:
             square = square.contiguous(memory_format=torch.channels_last)
+        tokens = d["tokens_target"].long() if "tokens_target" in d else None
         return Batch(person=None, garment=None, target=None, garment_square=square,
                      target_mask=d["target_mask"].float(), person_mask=d["person_mask"].float(),
                      category=self.data["category"].index_select(0, idx),
-                     latents=(d["z_person"].float(), d["z_garment"].float(), d["z_target"].float()))
+                     latents=(d["z_person"].float(), d["z_garment"].float(), d["z_target"].float()),
+                     garment_tokens=tokens)
 
 
 class BatchSource:

@@ -55,6 +55,7 @@ from .data import Batch, held_out_batch
 from .ema import EMA
 from .fake_score import FakeScore
 from .losses import (
+    correspondence_loss,
     dmd_gradient,
     dmd_loss,
     flow_loss,
@@ -66,6 +67,7 @@ from .losses import (
     weighted_x0_loss,
     x0_loss,
 )
+from .pool import flow_tokens
 from .teacher_stage import TRANSFORMER_BLOCKS, require
 from .teachers import Cond, check_teacher_path, file_digest, load_teacher, teacher_sample
 from .trainer import Stage, StepRandom
@@ -107,6 +109,12 @@ class StudentStage(Stage):
             H, W = self.run.data_for(phase).size
             if H % step or W % step:
                 raise ConfigError(f"data size {H}x{W} is not a multiple of {step} for the {c.preset} student")
+        if c.lambda_corr > 0:
+            missing = [what for what, ok in (("data.flow: true", all(self.run.data_for(p).flow for p in self.run.all_phases())),
+                                             ("latent concatenation", cfg.latent_concat),
+                                             ("the top-level garment attention", cfg.unet.top_attention)) if not ok]
+            if missing:
+                raise ConfigError(f"student.lambda_corr needs {', '.join(missing)}")
         self.cfg = cfg
         self.student = build_student(cfg, self.device)
         self.student.vae.load_state_dict(vae.state_dict())
@@ -130,7 +138,7 @@ class StudentStage(Stage):
             "vae_checkpoint": str(vae_dir), "vae_sha256": vae_digest,
             "latent_space": vae_meta.get("latent_space", "light"),
             "ablation": {"distill": c.distill, "tcg": tcg, "latent_concat": c.latent_concat,
-                         "top_attention": cfg.unet.top_attention},
+                         "top_attention": cfg.unet.top_attention, "correspondence_loss": c.lambda_corr > 0},
         })
 
         self.teacher = self.fake = None
@@ -267,6 +275,16 @@ class StudentStage(Stage):
             w = torch.cat([w, torch.ones_like(w[:, :, : x0_gt.shape[2] - z_t.shape[2]])], dim=2)
         return weighted_x0_loss(x0, x0_gt, w)
 
+    def correspondence_loss(self, recorded, batch: Batch, latent_hw: tuple[int, int], rnd: StepRandom) -> torch.Tensor:
+        """The correspondence loss (``student.lambda_corr``) on the top-level garment attention's
+        inputs: the target's garment flow, as garment latent cells."""
+        tokens = batch.garment_tokens if batch.garment_tokens is not None else flow_tokens(batch.target_flow, latent_hw)
+        attn = self.student.tryon_net.unet.garment_attn.attn
+        q, kv = recorded
+        with self.env.autocast():
+            return correspondence_loss(attn.to_q, attn.to_k, attn.heads, q, kv, tokens,
+                                       self.run.student.corr_queries, rnd.dev)
+
     def to_teacher(self, x: torch.Tensor, z_g: torch.Tensor) -> torch.Tensor:
         return self.teacher.layout_of(x, self.cfg.latent_concat, z_g)
 
@@ -288,9 +306,21 @@ class StudentStage(Stage):
             with self.env.autocast():
                 tokens = s.adapter(batch.garment_square)
             x_in, sigma = self.generator_input(x0_gt, z_p, z_g, batch.category, tokens, rnd)
-            x0 = self.student_x0(x_in, sigma, z_p, z_g, batch.category, tokens)
+            attn = s.tryon_net.unet.garment_attn if c.lambda_corr > 0 else None
+            if attn is not None:
+                attn.record = []
+            try:
+                x0 = self.student_x0(x_in, sigma, z_p, z_g, batch.category, tokens)
+            finally:
+                recorded = attn.record if attn is not None else None
+                if attn is not None:
+                    attn.record = None
             l_diff = self.diff_loss(x0, x0_gt, batch, z_t)
             loss_t, loss_g = l_diff, None
+            if recorded:
+                l_corr = self.correspondence_loss(recorded[-1], batch, tuple(z_t.shape[-2:]), rnd)
+                loss_t = loss_t + c.lambda_corr * l_corr
+                logs["loss_corr"] = l_corr.detach()
             if c.garment_diff:
                 loss_g = l_diff
             logs["loss_diff"] = l_diff.detach()

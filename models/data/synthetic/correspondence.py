@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fabric import Fabric, Prepared
-from .garments import Garment
-from .product import ProductShot, _hanger, product_layout, shot_size
+from .fabric import Fabric, texture_box
+from .garments import Garment, GarmentShape
+from .product import ProductShot, _hanger, product_shape, shot_size
 from .raster import Part, draw_all, parts_box, resolve, supersampling
 from .render import GarmentParts, Light, PersonScene, Shading, _flat, garment_parts
 
@@ -61,12 +61,13 @@ def _texel_image(order: list[Part], fabric_parts: list[Part], size: tuple[int, i
     return out.reshape(H, W, 2)
 
 
-def product_texel_lookup(g: Garment, shot: ProductShot, canvas: tuple[int, int], layout: Prepared) -> np.ndarray:
-    """float32 (th, cols, 2): for each texel of the product fabric, the canvas pixel (x, y)
-    of the product photo that shows it (NaN for texels the photo does not show)."""
-    shape, fabric = layout
+def product_texel_lookup(g: Garment, shot: ProductShot, canvas: tuple[int, int], shape: GarmentShape) -> np.ndarray:
+    """float32 (th, cols, 2): for each texel of the product fabric (``fabric.texture_box`` of
+    the product ``shape``), the canvas pixel (x, y) of the product photo that shows it (NaN
+    for texels the photo does not show)."""
     size = shot_size(shot, canvas)
-    coords = coordinate_fabric(fabric.th, fabric.cols, fabric.unit, fabric.x0)
+    fabric = coordinate_fabric(*texture_box(shape))
+    coords = fabric
     parts = garment_parts(g, shape, coords, Shading(NEUTRAL))
     order = parts.sleeves[0] + parts.sleeves[1] + parts.back
     front: list[Part] = []
@@ -86,7 +87,8 @@ def product_texel_lookup(g: Garment, shot: ProductShot, canvas: tuple[int, int],
     # one pixel per texel (the last one drawn): sleeves and body can show the same texel
     # far apart, and a mean of the two would point between them
     table[r * fabric.cols + c] = np.stack([xs + F32(0.5 + left), ys + F32(0.5 + top)], axis=1)
-    return _fill_holes(table.reshape(fabric.th, fabric.cols, 2))
+    table = table.reshape(fabric.th, fabric.cols, 2)
+    return _fill_holes(table) if shape.frame.angle != 0.0 else table  # upright: one pixel per texel
 
 
 def _fill_holes(table: np.ndarray, passes: int = 2) -> np.ndarray:
@@ -122,26 +124,25 @@ def _to_canvas(flow: np.ndarray, canvas: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def garment_flow(spec, canvas: tuple[int, int], which: str = "b", layout: Prepared | None = None) -> np.ndarray:
+def garment_flow(spec, canvas: tuple[int, int], which: str = "b") -> np.ndarray:
     """float32 (H, W, 2): for each pixel of the portrait wearing garment ``which`` ("b": the
     sample's ``target``, with ``garment``; "a": its ``person``, with ``garment_worn``), the
     canvas pixel (x, y) of that garment's product photo that shows the same texel; NaN
     where the pixel shows no plain fabric of that garment. Deterministic in (spec, canvas);
-    ``layout`` is the garment's ``product_layout`` when the caller has it already."""
+    no texture is woven (only the fabric's size matters)."""
     from .world import scene_size  # world imports this module
 
     if which not in ("a", "b"):
         raise ValueError(f"which must be 'a' or 'b', got {which!r}")
     g, shot = (spec.garment_b, spec.shot_b) if which == "b" else (spec.garment_a, spec.shot_a)
-    if layout is None:
-        layout = product_layout(g, shot, canvas)
-    lookup = product_texel_lookup(g, shot, canvas, layout)
+    flat = product_shape(g, shot, canvas)
+    lookup = product_texel_lookup(g, shot, canvas, flat)
+    th, cols, unit, x0 = texture_box(flat)
     size = scene_size(spec, canvas)
     scene = PersonScene(spec.person, size, NEUTRAL)
     shape = scene.fit(g)
-    fab = layout.fabric
-    f = int(max(fab.th / max(shape.v1 - shape.v0, 1.0), 1.0))  # fabric.worn_fabric's box filter
-    coords = coordinate_fabric(fab.th // f, fab.cols // f, fab.unit, fab.x0, f)
+    f = int(max(th / max(shape.v1 - shape.v0, 1.0), 1.0))  # fabric.worn_fabric's box filter
+    coords = coordinate_fabric(th // f, cols // f, unit, x0, f)
     parts = scene.garment(g, shape, coords)
     worn = {spec.category: parts}
     if spec.other is not None:  # the other garment occludes like in the photo; its colours do not matter
@@ -150,8 +151,8 @@ def garment_flow(spec, canvas: tuple[int, int], which: str = "b", layout: Prepar
     texels = _texel_image(scene.outfit(worn), _fabric_parts(parts, shape), size)
     flow = np.full(texels.shape, np.nan, F32)
     ok = ~np.isnan(texels[..., 0])
-    c = np.clip(np.floor(texels[ok, 0]).astype(np.intp), 0, fab.cols - 1)
-    r = np.clip(np.floor(texels[ok, 1]).astype(np.intp), 0, fab.th - 1)
+    c = np.clip(np.floor(texels[ok, 0]).astype(np.intp), 0, cols - 1)
+    r = np.clip(np.floor(texels[ok, 1]).astype(np.intp), 0, th - 1)
     flow[ok] = lookup[r, c]
     return _to_canvas(flow, canvas)
 

@@ -74,13 +74,17 @@ def shot_size(shot: ProductShot, canvas: tuple[int, int]) -> tuple[int, int]:
     return H, max(8, round(H * shot.aspect))
 
 
-def product_layout(g: Garment, shot: ProductShot, canvas: tuple[int, int]) -> Prepared:
-    """The garment laid out for ``shot`` and its fabric, at the photo's size."""
+def product_shape(g: Garment, shot: ProductShot, canvas: tuple[int, int]) -> GarmentShape:
+    """The garment laid out for ``shot``, at the photo's size."""
     size = shot_size(shot, canvas)
     hanger = 0.08 if shot.style == "hanger" else 0.0  # room for the hook above the garment
-    shape = flat_shape(g, size, shot.scale * (1 - hanger), (shot.offset[0], shot.offset[1] + hanger / 2),
-                       shot.angle, shot.arms)  # fmt: skip
-    return prepare(g, size, shape)
+    return flat_shape(g, size, shot.scale * (1 - hanger), (shot.offset[0], shot.offset[1] + hanger / 2),
+                      shot.angle, shot.arms)  # fmt: skip
+
+
+def product_layout(g: Garment, shot: ProductShot, canvas: tuple[int, int]) -> Prepared:
+    """The garment laid out for ``shot`` and its fabric, at the photo's size."""
+    return prepare(g, shot_size(shot, canvas), product_shape(g, shot, canvas))
 
 
 def _hanger(g: Garment, shape: GarmentShape) -> tuple[list[np.ndarray], list[np.ndarray]]:

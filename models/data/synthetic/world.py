@@ -238,8 +238,8 @@ def render_sample(spec: SampleSpec, canvas: tuple[int, int], sample_id: str, gar
         person_mask=fit_coverage(v.visible_a, canvas),
         paired=False,
         face_mask=fit_coverage(v.face, canvas),
-        target_flow=garment_flow(spec, canvas, "b", layouts[1]) if flow else None,
-        person_flow=garment_flow(spec, canvas, "a", layouts[0]) if flow and garment_worn else None,
+        target_flow=garment_flow(spec, canvas, "b") if flow else None,
+        person_flow=garment_flow(spec, canvas, "a") if flow and garment_worn else None,
     )
 
 
