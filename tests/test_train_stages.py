@@ -86,7 +86,7 @@ def test_student_losses_fall_and_checkpoint_loads(run_dir):
 
     student, meta = load_student(folder / "final")
     assert meta["step"] == STEPS and meta["ablation"] == {"distill": True, "tcg": True, "latent_concat": True,
-                                                          "top_attention": False}
+                                                          "top_attention": False, "correspondence_loss": False}
     assert student.cfg.vae.scaling_factor != 1.0  # the trained VAE's statistics travel with the student
     grid = records(folder, "sample")[-1]
     assert (folder / grid["grid"]).is_file() and grid["psnr"] > 5
