@@ -67,8 +67,7 @@ def product_texel_lookup(g: Garment, shot: ProductShot, canvas: tuple[int, int],
     for texels the photo does not show)."""
     size = shot_size(shot, canvas)
     fabric = coordinate_fabric(*texture_box(shape))
-    coords = fabric
-    parts = garment_parts(g, shape, coords, Shading(NEUTRAL))
+    parts = garment_parts(g, shape, fabric, Shading(NEUTRAL))
     order = parts.sleeves[0] + parts.sleeves[1] + parts.back
     front: list[Part] = []
     if shot.style == "hanger":  # as render_product: the bar behind, the hook in front
