@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+import engine.pipeline
 from engine.bundle import parse_size
 from engine.pipeline import TryOnPipeline
 from engine.request import TryOnRequest
@@ -58,8 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=1, help="denoising steps (each repeats tryon_net's peak)")
     ap.add_argument("--release-sessions", action="store_true",
                     help="create each session when the pipeline reaches it and release it after (vton tryon)")
+    ap.add_argument("--mem-reuse", action="store_true",
+                    help="ONNX Runtime's buffer reuse in every graph, as before issue 17 (the engine turns it off in the UNets)")
+    ap.add_argument("--no-trim", action="store_true",
+                    help="no malloc_trim after a released session, as before issue 17")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
+    engine.pipeline.MEM_REUSE = args.mem_reuse
+    engine.pipeline.TRIM_HEAP = not args.no_trim
     pipe = ProbedPipeline(args.bundle, keep_sessions=not args.release_sessions)
     pipe.rows = []
     size = args.size or pipe.manifest.default_size
@@ -75,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             "command": "python benchmarks/engine_memory.py " + " ".join(sys.argv[1:]),
             "bundle": args.bundle.name, "size": f"{size[0]}x{size[1]}", "steps": args.steps,
             "sessions": "released after use" if args.release_sessions else "kept",
+            "mem_reuse": args.mem_reuse, "trim_heap": not args.no_trim,
             "graphs": pipe.rows, "peak_rss_mib": peak_mib()}, indent=2) + "\n")
     return 0
 

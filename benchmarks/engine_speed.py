@@ -32,21 +32,27 @@ TARGET_RSS_MIB = 1229  # 1.2 GB
 
 
 def export(config: str, precision: str, sizes: list[tuple[int, int]], out: Path, calib: int,
-           top_attention: bool | None = None) -> None:
+           top_attention: bool | None = None, ffn_slice_mib: float | None = None) -> None:
     if (out / "manifest.json").is_file():
         return
     from models.export.bundle import export_checkpoint
 
+    slices = int(ffn_slice_mib * 2**20) if ffn_slice_mib else None
     t = time.perf_counter()
     export_checkpoint(None, out, config=config, sizes=sizes, int8=precision == "int8", calibration_samples=calib,
-                      parity_samples=1, top_attention=top_attention, log=lambda m: print(f"  [{config}/{precision}] {m}", file=sys.stderr, flush=True))
+                      parity_samples=1, top_attention=top_attention, ffn_slice_bytes=slices, log=lambda m: print(f"  [{config}/{precision}] {m}", file=sys.stderr, flush=True))
     print(f"  exported {out} in {time.perf_counter() - t:.0f}s", file=sys.stderr)
 
 
-def measure(bundle: Path, size: tuple[int, int], repeats: int, threads: int | None, release: bool = False) -> dict:
+def measure(bundle: Path, size: tuple[int, int], repeats: int, threads: int | None, release: bool = False,
+            mem_reuse: bool = False, trim: bool = True) -> dict:
     """Runs in a child process: one warm-up run, then ``repeats`` timed runs."""
     import numpy as np
 
+    import engine.pipeline
+
+    engine.pipeline.MEM_REUSE = mem_reuse
+    engine.pipeline.TRIM_HEAP = trim
     from engine.pipeline import TryOnPipeline
     from engine.request import TryOnRequest
 
@@ -56,12 +62,17 @@ def measure(bundle: Path, size: tuple[int, int], repeats: int, threads: int | No
     t = time.perf_counter()
     pipe = TryOnPipeline(bundle, threads=threads, providers=["CPUExecutionProvider"], keep_sessions=not release)
     verify_s = time.perf_counter() - t
-    runs = []
+    runs, cpu = [], []
     for i in range(repeats + 1):
         req = TryOnRequest(person="bench", garment="bench", steps=4, seed=i, size=size)
+        c = time.process_time()
         runs.append(pipe.run(req, person=person, garment=garment).timings)
+        cpu.append(time.process_time() - c)
     first, timed = runs[0], runs[1:]
     out = {s: statistics.median(r.get(s, 0.0) for r in timed) for s in STAGES}
+    # CPU seconds of the whole process (all threads) per try-on: on a shared machine, less
+    # swayed than the wall clock by other people's work
+    out["cpu_s"] = statistics.median(cpu[1:])
     out["first_run_total"] = first["total"]
     out["session_creation"] = first.get("sessions", 0.0)
     out["verify_bundle"] = verify_s
@@ -99,10 +110,17 @@ def main() -> int:
     ap.add_argument("--release-sessions", action="store_true",
                     help="as vton tryon runs: each session created when needed and released after (every run "
                          "pays the session creation, the graphs' memory never adds up)")
+    ap.add_argument("--mem-reuse", action="store_true",
+                    help="ONNX Runtime's buffer reuse in every graph, as before issue 17 (the engine turns it off in the UNets)")
+    ap.add_argument("--no-trim", action="store_true",
+                    help="no malloc_trim after a released session, as before issue 17")
     ap.add_argument("--calibration-samples", type=int, default=2)
     ap.add_argument("--export-only", action="store_true", help="export the bundles, measure nothing")
     ap.add_argument("--top-attention", choices=("on", "off"),
                     help="the students' top-level garment attention (default: each preset's); rows say config+top or config-no-top")
+    ap.add_argument("--ffn-slice-mib", type=float,
+                    help="export the feed-forward layers in hidden-unit slices of at most this many MiB per "
+                         "activation (models/export/chunking.py; default: whole)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/vton-bench"))
     ap.add_argument("--json", type=Path, default=ROOT / "docs" / "benchmarks.json")
     ap.add_argument("--markdown", type=Path, default=ROOT / "docs" / "benchmarks.md")
@@ -111,7 +129,8 @@ def main() -> int:
 
     if args.child:
         bundle, size, repeats = Path(args.child[0]), tuple(int(v) for v in args.child[1].split("x")), int(args.child[2])
-        print(json.dumps(measure(bundle, size, repeats, args.threads, args.release_sessions)))
+        print(json.dumps(measure(bundle, size, repeats, args.threads, args.release_sessions, args.mem_reuse,
+                                   not args.no_trim)))
         return 0
 
     from roofline import cpu_peaks, graph_flops, roofline
@@ -128,7 +147,7 @@ def main() -> int:
         label = config + ("+top" if top else "-no-top" if top is False else "")
         for precision in args.precisions:
             bundle = args.work / f"{label}-{precision}"
-            export(config, precision, sizes, bundle, args.calibration_samples, top)
+            export(config, precision, sizes, bundle, args.calibration_samples, top, args.ffn_slice_mib)
             if args.export_only:
                 continue
             for size in sizes:
@@ -137,6 +156,10 @@ def main() -> int:
                     cmd += ["--threads", str(args.threads)]
                 if args.release_sessions:
                     cmd += ["--release-sessions"]
+                if args.mem_reuse:
+                    cmd += ["--mem-reuse"]
+                if args.no_trim:
+                    cmd += ["--no-trim"]
                 proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
                 if proc.returncode != 0:
                     print(proc.stderr, file=sys.stderr)
@@ -166,6 +189,7 @@ def main() -> int:
         "cpu": cpu_name(), "cores": os.cpu_count(), "threads": args.threads or "all",
         "peak_gflops_ort": {k: round(v, 1) for k, v in peaks.items()},
         "sessions": "released after use (as vton tryon)" if args.release_sessions else "kept (as the studio)",
+        "mem_reuse": args.mem_reuse, "trim_heap": not args.no_trim,
         "python": platform.python_version(), "onnxruntime": onnxruntime.__version__, "os": platform.platform(),
         "date": time.strftime("%Y-%m-%d"),
     }

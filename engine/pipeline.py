@@ -8,6 +8,7 @@ sampler over tryon_net -> top half of x0 -> vae_decoder -> un-fit -> result.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
 import time
@@ -40,6 +41,15 @@ from .sampler import Sampler, noise_source
 
 ProgressFn = Callable[[Progress], None]
 
+# Issue 17's two memory settings, as module switches so that the memory and speed benchmarks
+# can put each back (--mem-reuse, --no-trim) and measure what it does: ONNX Runtime's buffer
+# reuse between the tensors of a run, off in the UNets (NO_REUSE_GRAPHS, see
+# TryOnPipeline._session; MEM_REUSE=True: on everywhere, as before), and the C heap trimmed
+# whenever a released session goes (release_free_memory).
+NO_REUSE_GRAPHS = frozenset({"garment_net", "tryon_net"})
+MEM_REUSE = False
+TRIM_HEAP = True
+
 
 @contextlib.contextmanager
 def graph_source(data: bytes) -> Iterator[str | bytes]:
@@ -63,6 +73,29 @@ def graph_source(data: bytes) -> Iterator[str | bytes]:
         yield f"/proc/self/fd/{fd}"
     finally:
         os.close(fd)
+
+
+@functools.cache
+def _malloc_trim():
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # glibc
+    except (OSError, AttributeError, TypeError):  # another C library (musl, macOS, Windows): nothing to do
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    return trim
+
+
+def release_free_memory() -> None:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``); the pipeline
+    calls it when it releases a session. A released session's weights and a finished run's
+    smaller tensors come back as free heap that glibc keeps resident; the next graph's large
+    tensors (the VAE decoder's 192 MiB ones at 1024x768) are mapped afresh on top of it, so
+    without this the try-on's peak is that leftover plus the decoder's own. Not done while
+    sessions are kept (the studio): there every try-on would fault those pages in again
+    (docs/benchmarks.md, issue 17)."""
+    trim = _malloc_trim() if TRIM_HEAP else None
+    if trim is not None:
+        trim(0)
 
 
 def choose_providers(preferred: list[str] | None = None) -> list[str]:
@@ -131,6 +164,13 @@ class TryOnPipeline:
             # with them, 2.1 GiB without; measured 2026-11-27), for no measurable speed gain.
             opts.enable_cpu_mem_arena = False
             opts.enable_mem_pattern = False
+            # No buffer reuse in the UNets either: a freed buffer that ORT's planner gives to a
+            # later tensor of the same size stays allocated until then, and in a UNet the down
+            # path's feed-forward buffers wait that way for the up path's (full INT8 at
+            # 1024x768: most of TryonNet's peak). The VAE graphs keep it: there it costs no
+            # memory and saves mapping fresh pages for every full-size tensor (their runs are
+            # faster with it; docs/benchmarks.md, issue 17).
+            opts.enable_mem_reuse = MEM_REUSE or graph not in NO_REUSE_GRAPHS
             if spec.file.endswith(".ort"):  # ORT tells the formats apart by the name, and a memfd has none
                 opts.add_session_config_entry("session.load_model_format", "ORT")
             try:
@@ -153,9 +193,10 @@ class TryOnPipeline:
             self._session(size, name)
 
     def _done_with(self, size, graph: str) -> None:
-        """This try-on needs ``graph`` no more: release its session unless sessions are kept."""
-        if not self.keep_sessions:
-            self._sessions.pop(self.bundle.file(size, graph), None)
+        """This try-on needs ``graph`` no more: release its session (and give the freed heap
+        back, release_free_memory) unless sessions are kept."""
+        if not self.keep_sessions and self._sessions.pop(self.bundle.file(size, graph), None) is not None:
+            release_free_memory()
 
     def _run(self, size, graph: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         session = self._session(size, graph)

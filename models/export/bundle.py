@@ -29,6 +29,7 @@ from engine.request import TryOnRequest
 
 from ..nets.layers import use_ort_attention
 from ..nets.student import Student
+from .chunking import chunked_feed_forward
 from .graphs import GRAPH_NAMES, WRAPPERS, example_inputs, io_spec
 from .onnx_export import OPSET, export_graph, optimize_graph
 from .quantize import quantize_graph
@@ -198,9 +199,15 @@ def export_bundle(
     name: str | None = None,
     provenance: dict | None = None,
     top_attention: bool | None = None,
+    ffn_slice_bytes: int | None = None,
     log: Log = print,
 ) -> Manifest:
-    """Export ``student`` to a verified bundle folder ``out`` (created; must not exist or be empty)."""
+    """Export ``student`` to a verified bundle folder ``out`` (created; must not exist or be empty).
+
+    ``ffn_slice_bytes``: export the feed-forward layers in hidden-unit slices of at most this
+    many bytes per activation (models.export.chunking); ``None`` (the default) keeps them whole:
+    measured, the slices lower no try-on's peak once the engine runs without ORT's buffer reuse
+    (docs/benchmarks.md, issue 17)."""
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out}: already exists and is not empty")
@@ -212,9 +219,13 @@ def export_bundle(
     was_training = student.training
     student.eval()
     use_ort_attention(student, True)
+    provenance = {"feed_forward": "whole" if ffn_slice_bytes is None else
+                  f"hidden-unit slices of at most {ffn_slice_bytes / 2**20:g} MiB per activation",
+                  **(provenance or {})}
     try:
-        return _export(student, out, sizes, int8, calibration, held_out, garment_features, trained, name,
-                       provenance, log)
+        with chunked_feed_forward(student, ffn_slice_bytes):
+            return _export(student, out, sizes, int8, calibration, held_out, garment_features, trained, name,
+                           provenance, log)
     finally:  # the caller's model comes back as it was
         use_ort_attention(student, False)
         student.train(was_training)
@@ -318,13 +329,15 @@ def export_checkpoint(
     seed: int = 0,
     provenance: dict | None = None,
     top_attention: bool | None = None,
+    ffn_slice_bytes: int | None = None,
     log: Log = print,
 ) -> Manifest:
     """The one export entry point (``vton bundle export``, the recipe, the studio's Export tab):
     a student checkpoint folder (or, with ``checkpoint=None``, a random-init ``config``) ->
     a verified bundle folder ``out`` for ``target`` desktop or android (the Android bundle is
     converted from the very desktop graphs, whose hashes its manifest records). ``top_attention``
-    switches the random-init student's top-level garment attention on or off (benchmarks)."""
+    switches the random-init student's top-level garment attention on or off (benchmarks);
+    ``ffn_slice_bytes`` as in :func:`export_bundle`."""
     from engine.errors import InputError
 
     from ..checkpoint import load_student
@@ -366,7 +379,8 @@ def export_checkpoint(
         calibration = example_inputs_from_synthetic(calibration_samples, sizes[0], seed=CALIBRATION_SEED)
         held_out = example_inputs_from_synthetic(parity_samples, sizes[0], seed=PARITY_SEED)
     options = dict(sizes=sizes, int8=int8, calibration=calibration, held_out=held_out,
-                   garment_features=garment_features, trained=trained, name=name, provenance=provenance, log=log)
+                   garment_features=garment_features, trained=trained, name=name, provenance=provenance,
+                   ffn_slice_bytes=ffn_slice_bytes, log=log)
     out = Path(out)
     if target == "desktop":
         return export_bundle(student, out, **options)
