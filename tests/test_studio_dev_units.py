@@ -130,6 +130,10 @@ def test_the_forms_build_the_command_a_developer_would_type(tmp_path):
         FGASettings(knobs={"ratio": "0"}).sets()
     assert FGASettings(switches={"distill": False, "tcg": True, "lc": False}).overlays() == ("no-distill", "no-lc")
     assert FGASettings().sets({"student": {"tcg": False}}) == (("student.tcg", "true"),)
+    # the correspondence loss brings what it needs: the garment flows and the top-level attention
+    assert FGASettings(knobs={"lambda_corr": "0.05"}).sets() == (
+        ("student.lambda_corr", "0.05"), ("data.flow", "true"), ("student.top_attention", "true"))
+    assert FGASettings(knobs={"lambda_corr": "0"}).sets() == (("student.lambda_corr", "0.0"),)
     export = ExportRequest(tmp_path / "ck", tmp_path / "b", sizes=parse_sizes("128x96, 256x192"),
                            calibration_samples=4, parity_samples=2).argv()
     assert export == ["bundle", "export", "--checkpoint", str(tmp_path / "ck"), "--int8", "--size", "128x96",

@@ -25,7 +25,10 @@ FGA_KNOBS = {
     "lambda_feature": ("λ1 feature", "student.lambda_feature", float),
     "lambda_cons": ("λ2 TCG", "student.lambda_cons", float),
     "lambda_gan": ("λ3 GAN", "student.lambda_gan", float),
+    # > 0 also renders the garment flows and turns the top-level garment attention on (its needs)
+    "lambda_corr": ("λ correspondence", "student.lambda_corr", float),
 }
+CORRESPONDENCE_NEEDS = (("data.flow", "true"), ("student.top_attention", "true"))
 # switch -> (label, the config key, the overlay that turns it off)
 SWITCHES = {
     "distill": ("Distillation (DMD2 + GAN)", "student.distill", "no-distill"),
@@ -59,6 +62,8 @@ class FGASettings:
             if value < 0 or (key == "ratio" and value < 1):
                 raise ValueError(f"{label}: must be {'at least 1' if key == 'ratio' else 'positive'}")
             out.append((cfg_key, str(value)))
+            if key == "lambda_corr" and value > 0:
+                out.extend(CORRESPONDENCE_NEEDS)
         if config is not None:  # a switch turned on where the config has it off
             from .probes import config_value
 

@@ -36,6 +36,8 @@ WEIGHT_TIPS = {
     "lambda_feature": "λ1: the DMD feature loss of TryonNet and GarmentNet",
     "lambda_cons": "λ2: GarmentNet's TCG consistency loss",
     "lambda_gan": "λ3: TryonNet's GAN loss",
+    "lambda_corr": ("The correspondence loss: the top-level garment attention learns where each pixel's fabric "
+                    "is in the garment (above 0 also renders the synthetic world's garment flows)"),
 }
 
 
