@@ -64,14 +64,12 @@ def swap_directions(d: dict[str, torch.Tensor], chosen: torch.Tensor) -> dict[st
 def flip(d: dict[str, torch.Tensor], chosen: torch.Tensor, keys) -> dict[str, torch.Tensor]:
     """Mirror the ``chosen`` samples; a flow is mirrored and points into the mirrored
     product photo (x -> W - x: pixel centres sit at +0.5)."""
-    out = {}
-    for k, v in d.items():
+    out = dict(d)
+    for k in d.keys() & set(keys):
+        m = d[k].flip(-1)
         if k in FLOWS:
-            m = v.flip(-1)
-            m = torch.stack([v.shape[-1] - m[:, 0], m[:, 1]], dim=1)
-            out[k] = _where(chosen, m, v)
-        else:
-            out[k] = _where(chosen, v.flip(-1), v) if k in keys else v
+            m = torch.stack([m.shape[-1] - m[:, 0], m[:, 1]], dim=1)
+        out[k] = _where(chosen, m, d[k])
     return out
 
 
