@@ -6,6 +6,7 @@ flow, attention through ``scaled_dot_product_attention``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -253,7 +254,17 @@ class GarmentAttention(nn.Module):
         self.attn = Attention(channels, channels // head_dim)
         nn.init.zeros_(self.attn.to_out.weight)
         nn.init.zeros_(self.attn.to_out.bias)
-        self.record: list | None = None  # training only: a list gets each call's (query, key/value) tokens
+        self.record: list | None = None  # training only (``recording``): each call's (query, key/value) tokens
+
+    @contextlib.contextmanager
+    def recording(self):
+        """Within the block, each call appends its normalised (query, key/value) tokens to the
+        yielded list (the correspondence loss reads them)."""
+        self.record = []
+        try:
+            yield self.record
+        finally:
+            self.record = None
 
     def forward(self, h: torch.Tensor, person_rows: int) -> torch.Tensor:
         b, c, rows, w = h.shape

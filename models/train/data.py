@@ -149,31 +149,35 @@ def build_pool(cfg: DataConfig, square: int, folder: Path | None, workers: int, 
     """
     if cfg.flow:
         images = build_pool(dataclasses.replace(cfg, flow=False), square, folder, workers, log)
-        return {**images, **_build(cfg, square, folder, workers, log, "flows", render_flows, _pool_render_flows)}
-    return _build(cfg, square, folder, workers, log, "pool", render_item, _pool_render)
+        return {**images, **_build(cfg, square, folder, workers, log, "flows", FLOWS, render_flows,
+                                   _pool_render_flows)}
+    return _build(cfg, square, folder, workers, log, "pool", (*FIELDS, "category"),
+                  lambda world, i: render_item(world, i, square), _pool_render)
 
 
-def _build(cfg: DataConfig, square: int, folder: Path | None, workers: int, log, kind: str, render, worker):
+def _build(cfg: DataConfig, square: int, folder: Path | None, workers: int, log, kind: str, names, render, worker):
+    """One pool of ``kind`` (its arrays ``names``): sample i is ``render(world, i)`` here, or
+    ``worker(i)`` in each of ``workers`` processes (their world from ``_pool_init``)."""
     n = source_size(cfg)
     if folder is not None:
         folder = Path(folder) / f"{kind}-{cfg.size[0]}x{cfg.size[1]}-{pool_key(cfg, square)}"
         if (folder / "done.json").is_file():
-            names = FLOWS if kind == "flows" else (*FIELDS, "category")
             return {f: np.load(folder / f"{f}.npy", mmap_mode="r") for f in names}
-    world = make_world(dataclasses.replace(cfg, flow=False))
-    first = render(world, 0) if kind == "flows" else render(world, 0, square)
+    images = dataclasses.replace(cfg, flow=False)  # flows come from their own pool
+    world = make_world(images)
+    first = render(world, 0)
     arrays = {k: np.empty((n, *np.shape(v)), dtype=np.asarray(v).dtype) for k, v in first.items()}
     what = "garment flows" if kind == "flows" else "synthetic samples"
     log(f"rendering a {kind} of {n} {what} at {cfg.size[0]}x{cfg.size[1]} ({max(1, workers)} processes)")
     if workers > 1 and n > 32:
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-        with ctx.Pool(workers, initializer=_pool_init, initargs=(dataclasses.replace(cfg, flow=False), square)) as pool:
+        with ctx.Pool(workers, initializer=_pool_init, initargs=(images, square)) as pool:
             for i, item in enumerate(pool.imap(worker, range(n), chunksize=8)):
                 for k, v in item.items():
                     arrays[k][i] = v
     else:
         for i in range(n):
-            item = first if i == 0 else (render(world, i) if kind == "flows" else render(world, i, square))
+            item = first if i == 0 else render(world, i)
             for k, v in item.items():
                 arrays[k][i] = v
     if folder is not None:

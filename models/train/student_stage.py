@@ -306,15 +306,9 @@ class StudentStage(Stage):
             with self.env.autocast():
                 tokens = s.adapter(batch.garment_square)
             x_in, sigma = self.generator_input(x0_gt, z_p, z_g, batch.category, tokens, rnd)
-            attn = s.tryon_net.unet.garment_attn if c.lambda_corr > 0 else None
-            if attn is not None:
-                attn.record = []
-            try:
+            record = s.tryon_net.unet.garment_attn.recording() if c.lambda_corr > 0 else nullcontext([])
+            with record as recorded:
                 x0 = self.student_x0(x_in, sigma, z_p, z_g, batch.category, tokens)
-            finally:
-                recorded = attn.record if attn is not None else None
-                if attn is not None:
-                    attn.record = None
             l_diff = self.diff_loss(x0, x0_gt, batch, z_t)
             loss_t, loss_g = l_diff, None
             if recorded:
