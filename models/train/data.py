@@ -167,8 +167,8 @@ def _build(cfg: DataConfig, square: int, folder: Path | None, workers: int, log,
     world = make_world(images)
     first = render(world, 0)
     arrays = {k: np.empty((n, *np.shape(v)), dtype=np.asarray(v).dtype) for k, v in first.items()}
-    what = "garment flows" if kind == "flows" else "synthetic samples"
-    log(f"rendering a {kind} of {n} {what} at {cfg.size[0]}x{cfg.size[1]} ({max(1, workers)} processes)")
+    what = f"the garment flows of {n} samples" if kind == "flows" else f"a pool of {n} synthetic samples"
+    log(f"rendering {what} at {cfg.size[0]}x{cfg.size[1]} ({max(1, workers)} processes)")
     if workers > 1 and n > 32:
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
         with ctx.Pool(workers, initializer=_pool_init, initargs=(images, square)) as pool:
